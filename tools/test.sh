@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite: notebooks clean and in sync with the package, every notebook executed, pytest.
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+echo "== nbdev_clean: notebooks are committed without outputs"
+nbdev_clean
+if [ -n "$(git status --porcelain -- nbs)" ]; then
+  git status --porcelain -- nbs; echo "FAIL: nbdev_clean changed notebooks: run nbdev_clean and commit"; exit 1
+fi
+echo "== nbdev_export: mixup_nb/ matches the notebooks"
+nbdev_export
+if [ -n "$(git status --porcelain -- mixup_nb)" ]; then
+  git status --porcelain -- mixup_nb; git diff --stat -- mixup_nb
+  echo "FAIL: notebooks and library not in sync: run nbdev_export and commit"; exit 1
+fi
+echo "== nbdev_test: every notebook under nbs/ runs"
+n=$(find nbs -name '*.ipynb' -not -path '*/.*' -not -name '_*' | wc -l)
+[ "$n" -gt 0 ] || { echo "FAIL: no notebooks found under nbs/"; exit 1; }
+out=$(nbdev_test --n_workers 2 --skip_file_re "^([_.]|train\.ipynb$|paper\.ipynb$)" 2>&1) || { echo "$out"; echo "FAIL: nbdev_test"; exit 1; }
+echo "$out"
+if echo "$out" | grep -q "No files were eligible"; then echo "FAIL: nbdev_test found no notebooks"; exit 1; fi
+echo "nbdev_test: $n notebooks passed"
+echo "== pytest tests/"
+python -m pytest tests -q -p no:cacheprovider "$@"
