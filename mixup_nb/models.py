@@ -19,7 +19,7 @@ class DigitsNet(nn.Module):
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
             nn.Conv2d(width, 2 * width, 3, padding=1, bias=False), nn.BatchNorm2d(2 * width), nn.ReLU(inplace=True),
-            nn.MaxPool2d(2))
+            nn.AdaptiveMaxPool2d(4))
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(2 * width * 16, 128), nn.ReLU(inplace=True), nn.Linear(128, num_classes))
     def forward(self, x): return self.classifier(self.features(x))
 

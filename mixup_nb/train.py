@@ -20,8 +20,7 @@ from .recipes import get_recipe
 
 # %% auto #0
 __all__ = ['CSV_FIELDS', 'TrainConfig', 'resolve_config', 'run_paths', 'write_csv', 'expected_calibration_error', 'evaluate',
-           'train_one_epoch', 'seed_everything', 'make_optimizer', 'save_predictions', 'summarize_history', 'fit',
-           'summarize_runs', 'run_experiment']
+           'train_one_epoch', 'seed_everything', 'make_optimizer', 'save_predictions', 'summarize_history', 'fit']
 
 # %% ../nbs/05_train.ipynb #5
 @dataclass
@@ -217,42 +216,3 @@ def fit(cfg: TrainConfig, # the run; `None` fields are filled from the recipe
     save_predictions(paths['pred'], ev)
     return {'config': asdict(cfg), 'determinism': switches, 'history': rows, **summarize_history(rows),
             'csv': str(paths['csv']), 'pred': str(paths['pred'])}
-
-# %% ../nbs/05_train.ipynb #24
-def summarize_runs(runs: list) -> list:
-    "Per alpha: mean, std (n-1) and n of the final and median-of-last-10 test errors over seeds."
-    out = []
-    for a in sorted({r['alpha'] for r in runs}):
-        rs = [r for r in runs if r['alpha'] == a]
-        row = {'alpha': a, 'method': 'ERM' if a == 0 else 'mixup', 'n_seeds': len(rs), 'seeds': [r['seed'] for r in rs]}
-        for k in ('final_test_error', 'median10_test_error', 'final_test_ece'):
-            v = np.array([r[k] for r in rs], float)
-            row[k + '_mean'], row[k + '_std'] = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
-        out.append(row)
-    return out
-
-def run_experiment(dataset: str = 'DIGITS', model: str | None = None, alphas=(0.0, 1.0), seeds=(0, 1, 2),
-                   out_dir: str | None = None, parameters: dict | None = None, log=print, **train_kw) -> dict:
-    "Train every (alpha, seed) pair with `fit` and write `out_dir/metrics.json`; returns its content."
-    check_dataset(dataset)
-    alphas, seeds = list(alphas), list(seeds)
-    _check(len(alphas) > 0, "alphas must be a non-empty list of numbers >= 0, e.g. [0.0, 1.0]")
-    _check(len(seeds) > 0, "seeds must be a non-empty list of integers, e.g. [0, 1, 2]")
-    out_dir = Path(out_dir or Path('runs') / dataset)
-    cfgs = [resolve_config(TrainConfig(dataset=dataset, model=model, alpha=a, seed=s, out_dir=str(out_dir), name=f"alpha{float(a):g}", **train_kw))
-            for a in alphas for s in seeds]  # validate everything before training anything
-    c0 = cfgs[0]
-    data = tuple(load_dataset(dataset, Path(c0.data_root).expanduser(), s, download=c0.download, verify=c0.verify) for s in ('train', 'test'))
-    metrics = {'parameters': parameters or {'dataset': dataset, 'model': model, 'alphas': alphas, 'seeds': seeds, **train_kw},
-               'provenance': provenance(get_device(c0.device)), 'runs': []}
-    t0 = time.perf_counter()
-    for cfg in cfgs:
-        r = fit(cfg, data=data, log=log)
-        metrics['determinism'] = r['determinism']
-        metrics['runs'].append({'alpha': cfg.alpha, 'seed': cfg.seed, 'config': r['config'],
-                                **{k: v for k, v in r.items() if k not in ('config', 'determinism', 'history')},
-                                'csv': os.path.relpath(r['csv'], out_dir), 'pred': os.path.relpath(r['pred'], out_dir)})
-        metrics['summary'] = summarize_runs(metrics['runs'])
-        metrics['seconds'] = time.perf_counter() - t0
-        atomic_write_json(out_dir / 'metrics.json', metrics)
-    return metrics
