@@ -216,3 +216,8 @@ def fit(cfg: TrainConfig, # the run; `None` fields are filled from the recipe
     save_predictions(paths['pred'], ev)
     return {'config': asdict(cfg), 'determinism': switches, 'history': rows, **summarize_history(rows),
             'csv': str(paths['csv']), 'pred': str(paths['pred'])}
+
+# %% ../nbs/05_train.ipynb #24
+if __name__ == "__main__" and not getattr(__import__('builtins'), '__IPYTHON__', False):
+    from mixup_nb.cli import main
+    main()
