@@ -4,14 +4,23 @@
 
 # %% ../nbs/03_models.ipynb #2
 from __future__ import annotations
+from dataclasses import dataclass
+from typing import Callable
 import torch
 from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['MODELS', 'DigitsNet', 'count_params', 'get_model']
+__all__ = ['VGG_CFG', 'MODELS', 'count_params', 'DigitsNet', 'conv3x3', 'PreActBlock', 'PreActResNet', 'PreActResNet18',
+           'WideBasic', 'WideResNet', 'WRN28_10', 'VGG', 'VGG11', 'LeNet', 'ModelSpec', 'check_model_name', 'get_model',
+           'check_model_input']
 
 # %% ../nbs/03_models.ipynb #5
+def count_params(model: nn.Module) -> int:
+    "Number of trainable parameters."
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+# %% ../nbs/03_models.ipynb #7
 class DigitsNet(nn.Module):
     "Small CNN for 8 x 8 one-channel digits."
     def __init__(self, num_classes: int = 10, in_channels: int = 1, width: int = 32):
@@ -23,22 +32,180 @@ class DigitsNet(nn.Module):
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(2 * width * 16, 128), nn.ReLU(inplace=True), nn.Linear(128, num_classes))
     def forward(self, x): return self.classifier(self.features(x))
 
-# %% ../nbs/03_models.ipynb #6
-def count_params(model: nn.Module) -> int:
-    "Number of trainable parameters."
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+# %% ../nbs/03_models.ipynb #10
+def conv3x3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+    "3 x 3 convolution with padding 1 and no bias (a batch norm follows)."
+    return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
 
-# %% ../nbs/03_models.ipynb #9
+class PreActBlock(nn.Module):
+    "Pre-activation basic block: BN-ReLU-conv3x3, BN-ReLU-conv3x3, plus a shortcut of the pre-activated input."
+    expansion = 1
+    def __init__(self, in_planes: int, planes: int, stride: int = 1):
+        super().__init__()
+        self.bn1, self.conv1 = nn.BatchNorm2d(in_planes), conv3x3(in_planes, planes, stride)
+        self.bn2, self.conv2 = nn.BatchNorm2d(planes), conv3x3(planes, planes)
+        self.shortcut = (nn.Conv2d(in_planes, planes, 1, stride=stride, bias=False)
+                         if stride != 1 or in_planes != planes else nn.Identity())
+    def forward(self, x):
+        out = F.relu(self.bn1(x))
+        shortcut = self.shortcut(out)
+        out = self.conv1(out)
+        out = self.conv2(F.relu(self.bn2(out)))
+        return out + shortcut
+
+class PreActResNet(nn.Module):
+    "ResNet of pre-activation blocks for small images: 3 x 3 stem, four stages, global average pool, linear."
+    def __init__(self, num_blocks=(2, 2, 2, 2), # blocks per stage
+                 num_classes: int = 10, in_channels: int = 3):
+        super().__init__()
+        self.conv1, self.bn1 = conv3x3(in_channels, 64), nn.BatchNorm2d(64)
+        stages, cin = [], 64
+        for i, (planes, n) in enumerate(zip((64, 128, 256, 512), num_blocks)):
+            blocks = []
+            for s in [1 if i == 0 else 2] + [1] * (n - 1):
+                blocks.append(PreActBlock(cin, planes, s)); cin = planes
+            stages.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.linear = nn.Linear(512, num_classes)
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
+        return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+def PreActResNet18(num_classes: int = 10, in_channels: int = 3) -> PreActResNet:
+    "PreAct ResNet-18: two pre-activation blocks in each of the four stages."
+    return PreActResNet((2, 2, 2, 2), num_classes, in_channels)
+
+# %% ../nbs/03_models.ipynb #13
+class WideBasic(nn.Module):
+    "Wide-ResNet block: BN-ReLU-conv3x3, BN-ReLU-dropout-conv3x3, plus the shortcut."
+    def __init__(self, cin: int, cout: int, stride: int = 1, dropout: float = 0.0):
+        super().__init__()
+        self.bn1, self.conv1 = nn.BatchNorm2d(cin), conv3x3(cin, cout, stride)
+        self.bn2, self.conv2 = nn.BatchNorm2d(cout), conv3x3(cout, cout)
+        self.dropout = dropout
+        self.shortcut = None if (stride == 1 and cin == cout) else nn.Conv2d(cin, cout, 1, stride=stride, bias=False)
+    def forward(self, x):
+        o = F.relu(self.bn1(x))
+        shortcut = x if self.shortcut is None else self.shortcut(o)
+        out = F.relu(self.bn2(self.conv1(o)))
+        if self.dropout > 0: out = F.dropout(out, p=self.dropout, training=self.training)
+        return self.conv2(out) + shortcut
+
+class WideResNet(nn.Module):
+    "Wide-ResNet-`depth`-`widen` for small images."
+    def __init__(self, depth: int = 28, widen: int = 10, num_classes: int = 10, in_channels: int = 3,
+                 dropout: float = 0.0, # dropout inside each block (the WRN paper's optional 0.3); 0 here
+                ):
+        super().__init__()
+        if (depth - 4) % 6: raise ValueError(f"Wide-ResNet depth must be 6n + 4 (e.g. 16, 22, 28, 40), got {depth}")
+        n, widths = (depth - 4) // 6, (16, 16 * widen, 32 * widen, 64 * widen)
+        self.conv1 = conv3x3(in_channels, widths[0])
+        groups, cin = [], widths[0]
+        for g in range(3):
+            blocks = []
+            for i in range(n):
+                blocks.append(WideBasic(cin, widths[g + 1], (1 if g == 0 else 2) if i == 0 else 1, dropout)); cin = widths[g + 1]
+            groups.append(nn.Sequential(*blocks))
+        self.block1, self.block2, self.block3 = groups
+        self.bn = nn.BatchNorm2d(widths[3])
+        self.linear = nn.Linear(widths[3], num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+            elif isinstance(m, nn.BatchNorm2d): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear): nn.init.zeros_(m.bias)
+    def forward(self, x):
+        out = self.block3(self.block2(self.block1(self.conv1(x))))
+        out = F.relu(self.bn(out))
+        return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+def WRN28_10(num_classes: int = 10, in_channels: int = 3, dropout: float = 0.0) -> WideResNet:
+    "Wide-ResNet-28-10, as in the paper's CIFAR experiments (no dropout by default)."
+    return WideResNet(28, 10, num_classes, in_channels, dropout)
+
+# %% ../nbs/03_models.ipynb #16
+VGG_CFG = {'VGG11': (64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M')}
+
+class VGG(nn.Module):
+    "VGG convolution stack with batch norm for one-channel spectrograms, then one linear layer over a fixed grid."
+    def __init__(self, cfg: str = 'VGG11', # a key of `VGG_CFG`
+                 num_classes: int = 35, in_channels: int = 1,
+                 grid: tuple = (5, 3), # the feature map is pooled to this size (5 x 3 for 161 x 101 inputs)
+                ):
+        super().__init__()
+        layers, cin = [], in_channels
+        for v in VGG_CFG[cfg]:
+            if v == 'M': layers.append(nn.MaxPool2d(2, 2))
+            else: layers += [nn.Conv2d(cin, v, 3, padding=1), nn.BatchNorm2d(v), nn.ReLU(inplace=True)]; cin = v
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(grid)
+        self.classifier = nn.Linear(cin * grid[0] * grid[1], num_classes)
+    def forward(self, x): return self.classifier(self.pool(self.features(x)).flatten(1))
+
+def VGG11(num_classes: int = 35, in_channels: int = 1) -> VGG:
+    "VGG-11 with batch norm for 1 x 161 x 101 spectrograms (GCommandsPytorch's)."
+    return VGG('VGG11', num_classes, in_channels)
+
+class LeNet(nn.Module):
+    "GCommandsPytorch's LeNet for 1 x 161 x 101 spectrograms."
+    def __init__(self, num_classes: int = 35, in_channels: int = 1,
+                 grid: tuple = (37, 22), # the feature map is pooled to this size (37 x 22 for 161 x 101 inputs)
+                 hidden: int = 1000, dropout: float = 0.5):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(in_channels, 20, 5), nn.Conv2d(20, 20, 5)
+        self.conv2_drop, self.dropout = nn.Dropout2d(dropout), dropout
+        self.pool = nn.AdaptiveAvgPool2d(grid)
+        self.fc1, self.fc2 = nn.Linear(20 * grid[0] * grid[1], hidden), nn.Linear(hidden, num_classes)
+    def forward(self, x):
+        x = F.relu(F.max_pool2d(self.conv1(x), 2))
+        x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+        x = F.relu(self.fc1(self.pool(x).flatten(1)))
+        return self.fc2(F.dropout(x, p=self.dropout, training=self.training))
+
+# %% ../nbs/03_models.ipynb #19
+@dataclass(frozen=True)
+class ModelSpec:
+    "What the registry knows about one model."
+    build: Callable # constructor taking `num_classes` and `in_channels`
+    num_classes: int # default number of classes
+    in_channels: int # input channels it is built for; the data must match
+    input_size: tuple # (H, W) it is designed for; other sizes work (adaptive pooling)
+    source: str # where the architecture comes from
+    @property
+    def input_shape(self) -> tuple: return (self.in_channels, *self.input_size)
+
 MODELS = {
-    # name: (constructor, default num_classes, default in_channels)
-    'DigitsNet': (DigitsNet, 10, 1),
+    'DigitsNet': ModelSpec(DigitsNet, 10, 1, (8, 8), "this project's small CNN for sklearn's 8 x 8 digits (not in the paper)"),
+    'ResNet18_CIFAR10': ModelSpec(PreActResNet18, 10, 3, (32, 32), "PreAct ResNet-18, the authors' mixup-cifar10 code"),
+    'ResNet18_CIFAR100': ModelSpec(PreActResNet18, 100, 3, (32, 32), "PreAct ResNet-18, the authors' mixup-cifar10 code"),
+    'ResNet18_FMNIST': ModelSpec(PreActResNet18, 10, 1, (28, 28), "PreAct ResNet-18 with one input channel (the seed's Fashion-MNIST model)"),
+    'WRN28_10': ModelSpec(WRN28_10, 10, 3, (32, 32), "Wide-ResNet-28-10 (Zagoruyko & Komodakis 2016), no dropout"),
+    'VGG11': ModelSpec(VGG11, 35, 1, (161, 101), "VGG-11 with batch norm, GCommandsPytorch's"),
+    'LeNet': ModelSpec(LeNet, 35, 1, (161, 101), "LeNet, GCommandsPytorch's"),
 }
+
+def check_model_name(name: str) -> str:
+    "Return `name` if it is in `MODELS`, else raise a one-line error listing the names."
+    if name not in MODELS: raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
+    return name
 
 def get_model(name: str, # a key of `MODELS`
               num_classes: int | None = None, # default: the model's own
               in_channels: int | None = None, # default: the model's own
              ) -> nn.Module:
     "Build the model called `name`."
-    if name not in MODELS: raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
-    fn, nc, ic = MODELS[name]
-    return fn(num_classes=nc if num_classes is None else num_classes, in_channels=ic if in_channels is None else in_channels)
+    spec = MODELS[check_model_name(name)]
+    return spec.build(num_classes=spec.num_classes if num_classes is None else num_classes,
+                      in_channels=spec.in_channels if in_channels is None else in_channels)
+
+def check_model_input(name: str, # a key of `MODELS`
+                      in_channels: int, # the data's input channels
+                      dataset: str = 'the data', # named in the error
+                     ) -> str:
+    "Return `name` if the model takes `in_channels`-channel input, else raise a one-line error naming the models that do."
+    spec = MODELS[check_model_name(name)]
+    if spec.in_channels != in_channels:
+        fits = [k for k, s in MODELS.items() if s.in_channels == in_channels]
+        raise ValueError(f"model {name} takes {spec.in_channels}-channel input but {dataset} has {in_channels} channel"
+                         f"{'s' if in_channels != 1 else ''}: choose one of {', '.join(fits) or '(none)'}")
+    return name
