@@ -36,7 +36,8 @@ def mixup_data(x: torch.Tensor, # a batch of inputs, first dimension = examples
     if lam == 1.0 and alpha == 0: return x, y, y, 1.0
     # the permutation is drawn on the CPU (where the generator lives) and moved to the batch's device
     index = torch.randperm(x.shape[0], generator=generator).to(x.device, non_blocking=True)
-    mixed_x = lam * x + (1 - lam) * x[index]
+    # lam * x + (1 - lam) * x[index], as one fused op (several times faster than the three-op expression on CPU)
+    mixed_x = torch.lerp(x.index_select(0, index), x, lam)
     return mixed_x, y, y[index], lam
 
 # %% ../nbs/01_mixup.ipynb #11
