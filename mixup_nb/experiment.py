@@ -4,7 +4,8 @@
 
 # %% ../nbs/07_experiment.ipynb #2
 from __future__ import annotations
-import os, time
+import os, time, json
+from dataclasses import asdict
 from pathlib import Path
 import numpy as np
 from .core import atomic_write_json, get_device, provenance
@@ -12,7 +13,7 @@ from .data import load_dataset, check_dataset
 from .train import TrainConfig, resolve_config, fit, _check
 
 # %% auto #0
-__all__ = ['summarize_runs', 'run_experiment']
+__all__ = ['summarize_runs', 'finished_run', 'run_experiment']
 
 # %% ../nbs/07_experiment.ipynb #5
 def summarize_runs(runs: list) -> list:
@@ -27,27 +28,63 @@ def summarize_runs(runs: list) -> list:
         out.append(row)
     return out
 
-def run_experiment(dataset: str = 'DIGITS', model: str | None = None, alphas=(0.0, 1.0), seeds=(0, 1, 2),
-                   out_dir: str | None = None, parameters: dict | None = None, log=print, **train_kw) -> dict:
+_RUN_FLAGS = ('resume', 'progress', 'out_dir', 'data_root', 'download')  # config fields that do not change what a run computes
+
+def finished_run(metrics: dict | None, # the content of a metrics.json, or None
+                 config: dict, # a resolved `TrainConfig` as a dict
+                 run_dir=None, # the folder holding metrics.json: also check that the run's CSV is there
+                ) -> dict | None:
+    "The run of `metrics` with the same configuration as `config` and all its epochs done, or None."
+    for r in (metrics or {}).get('runs', []):
+        c = r.get('config', {})
+        same = all(c.get(k) == v for k, v in config.items() if k not in _RUN_FLAGS)
+        if same and r.get('epochs_run') == config['epochs'] and (run_dir is None or (Path(run_dir) / r['csv']).exists()):
+            return r
+    return None
+
+def _read_metrics(path: Path) -> dict | None:
+    try: return json.loads(path.read_text())
+    except (OSError, ValueError): return None
+
+def run_experiment(dataset: str = 'DIGITS', # one of mixup_nb.data.DATASETS
+                   model: str | None = None, # None: the dataset's recipe model
+                   alphas=(0.0, 1.0), # one group of runs per alpha; 0 = ERM
+                   seeds=(0, 1, 2), # one run per seed and alpha
+                   out_dir: str | None = None, # None: runs/<dataset>
+                   parameters: dict | None = None, # what to record as the experiment's parameters (the template passes its own)
+                   log=print, # where progress lines go
+                   resume: bool = False, # keep finished runs of an existing metrics.json; continue the others from their checkpoints
+                   **train_kw, # any other `TrainConfig` field
+                  ) -> dict:
     "Train every (alpha, seed) pair with `fit` and write `out_dir/metrics.json`; returns its content."
     check_dataset(dataset)
     alphas, seeds = list(alphas), list(seeds)
     _check(len(alphas) > 0, "alphas must be a non-empty list of numbers >= 0, e.g. [0.0, 1.0]")
     _check(len(seeds) > 0, "seeds must be a non-empty list of integers, e.g. [0, 1, 2]")
     out_dir = Path(out_dir or Path('runs') / dataset)
-    cfgs = [resolve_config(TrainConfig(dataset=dataset, model=model, alpha=a, seed=s, out_dir=str(out_dir), name=f"alpha{float(a):g}", **train_kw))
+    cfgs = [resolve_config(TrainConfig(dataset=dataset, model=model, alpha=a, seed=s, out_dir=str(out_dir), name=f"alpha{float(a):g}",
+                                       resume=resume, **train_kw))
             for a in alphas for s in seeds]  # validate everything before training anything
     c0 = cfgs[0]
-    data = tuple(load_dataset(dataset, Path(c0.data_root).expanduser(), s, download=c0.download, verify=c0.verify) for s in ('train', 'test'))
-    metrics = {'parameters': parameters or {'dataset': dataset, 'model': model, 'alphas': alphas, 'seeds': seeds, **train_kw},
+    old = _read_metrics(out_dir / 'metrics.json') if resume else None
+    data = None
+    metrics = {'parameters': parameters or {'dataset': dataset, 'model': model, 'alphas': alphas, 'seeds': seeds, 'resume': resume, **train_kw},
                'provenance': provenance(get_device(c0.device)), 'runs': []}
     t0 = time.perf_counter()
     for cfg in cfgs:
-        r = fit(cfg, data=data, log=log)
-        metrics['determinism'] = r['determinism']
-        metrics['runs'].append({'alpha': cfg.alpha, 'seed': cfg.seed, 'config': r['config'],
-                                **{k: v for k, v in r.items() if k not in ('config', 'determinism', 'history')},
-                                'csv': os.path.relpath(r['csv'], out_dir), 'pred': os.path.relpath(r['pred'], out_dir)})
+        done = finished_run(old, asdict(cfg), out_dir)
+        if done is not None:
+            log(f"[{cfg.name} seed {cfg.seed}] already finished ({done['epochs_run']} epochs): kept from metrics.json")
+            metrics['runs'].append(done)
+            metrics.setdefault('determinism', (old or {}).get('determinism'))
+        else:
+            if data is None:
+                data = tuple(load_dataset(dataset, Path(c0.data_root).expanduser(), s, download=c0.download, verify=c0.verify) for s in ('train', 'test'))
+            r = fit(cfg, data=data, log=log)
+            metrics['determinism'] = r['determinism']
+            metrics['runs'].append({'alpha': cfg.alpha, 'seed': cfg.seed, 'config': r['config'],
+                                    **{k: v for k, v in r.items() if k not in ('config', 'determinism', 'history')},
+                                    'csv': os.path.relpath(r['csv'], out_dir), 'pred': os.path.relpath(r['pred'], out_dir)})
         metrics['summary'] = summarize_runs(metrics['runs'])
         metrics['seconds'] = time.perf_counter() - t0
         atomic_write_json(out_dir / 'metrics.json', metrics)

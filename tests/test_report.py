@@ -1,0 +1,75 @@
+"The per-dataset report (nbs/train.ipynb run by papermill): every figure inline and as PNG, provenance, the paper's number."
+import json
+import nbformat
+from conftest import NBS
+from datatrees import write_cifar10
+
+FIGURES = ('curves', 'final_error', 'calibration', 'mixed_examples')
+
+
+def outputs_of(nb):
+    return [o for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', [])]
+
+
+def text_of(outputs, kind):
+    return '\n'.join(''.join(o.get('data', {}).get(kind, '')) for o in outputs)
+
+
+def test_report_digits(tmp_path, papermill):
+    out_dir = tmp_path / 'run'
+    papermill(NBS / 'train.ipynb', tmp_path / 'report.ipynb', cwd=tmp_path,
+              params={'alphas': [0.0, 1.0], 'seeds': [0, 1], 'epochs': 3, 'out_dir': str(out_dir)})
+    nb = nbformat.read(tmp_path / 'report.ipynb', as_version=4)
+    outs = outputs_of(nb)
+    html, md = text_of(outs, 'text/html'), text_of(outs, 'text/markdown')
+    m = json.loads((out_dir / 'metrics.json').read_text())
+
+    # every figure of the report: inline, and saved as a PNG in the run folder
+    pngs = [o for o in outs if 'image/png' in o.get('data', {})]
+    assert len(pngs) == len(FIGURES), f"expected {len(FIGURES)} inline figures, got {len(pngs)}"
+    for f in FIGURES:
+        assert (out_dir / f'{f}.png').stat().st_size > 10_000, f
+
+    # provenance, before the training cell: parameters, git commit and dirty flag, versions, device, seeds, determinism
+    first_code = [c for c in nb.cells if c.cell_type == 'code' and 'injected-parameters' not in c.metadata.get('tags', [])
+                  and 'parameters' not in c.metadata.get('tags', [])][0]
+    prov_html = text_of(first_code.outputs, 'text/html')
+    commit = m['provenance']['git']['commit']
+    assert commit and commit in prov_html
+    for item in ('uncommitted changes', 'torch', 'numpy', 'device name', 'seeds', 'deterministic_algorithms',
+                 'cudnn_benchmark', 'CUBLAS_WORKSPACE_CONFIG', 'epochs'):
+        assert item in prov_html, item
+    assert m['provenance']['device_name'] in prov_html and '[0, 1]' in prov_html
+    assert m['determinism']['deterministic_algorithms'] is True
+
+    # test error by the authors' protocol and at the final epoch, both labelled
+    assert "median of last 10 epochs, authors' protocol" in html and 'test error % (final epoch)' in html
+    s = {x['alpha']: x for x in m['summary']}
+    assert f"{s[1.0]['median10_test_error_mean']:.2f} ± {s[1.0]['median10_test_error_std']:.2f}" in html
+    assert f"{s[0.0]['final_test_error_mean']:.2f} ± {s[0.0]['final_test_error_std']:.2f}" in html
+    # calibration: the ECE of each method, as metrics.json has it
+    assert f"{100 * s[1.0]['final_test_ece_mean']:.2f} ± {100 * s[1.0]['final_test_ece_std']:.2f}" in html
+
+    # the paper has no DIGITS number: the report says so instead of inventing one
+    assert 'the paper reports no test error for DIGITS' in md
+    assert 'not in the paper' in html
+
+
+def test_report_cifar10_paper_number(tmp_path, papermill):
+    "Where the paper has a number (CIFAR-10, PreAct ResNet-18), the report puts it beside ours."
+    root, out_dir = tmp_path / 'data', tmp_path / 'run'
+    write_cifar10(root, n_train=40, n_test=20)
+    papermill(NBS / 'train.ipynb', tmp_path / 'report.ipynb', cwd=tmp_path,
+              params={'dataset': 'CIFAR10', 'data_root': str(root), 'verify': False, 'epochs': 1, 'seeds': [0],
+                      'batch_size': 20, 'out_dir': str(out_dir)})
+    nb = nbformat.read(tmp_path / 'report.ipynb', as_version=4)
+    outs = outputs_of(nb)
+    html, md = text_of(outs, 'text/html'), text_of(outs, 'text/markdown')
+    m = json.loads((out_dir / 'metrics.json').read_text())
+    assert m['runs'][0]['config']['model'] == 'ResNet18_CIFAR10'
+    assert 'ERM 5.6 (as quoted) %; mixup (alpha=1) 4.2 (as quoted) %' in md
+    ours = m['summary'][1]['median10_test_error_mean']
+    assert '4.2 (as quoted)' in html and f"{ours - 4.2:+.2f}" in html    # the difference, ours minus the paper
+    assert len([o for o in outs if 'image/png' in o.get('data', {})]) == len(FIGURES)
+    for f in FIGURES:
+        assert (out_dir / f'{f}.png').exists(), f
