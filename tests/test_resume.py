@@ -1,0 +1,192 @@
+"""Exact resume: a DIGITS run killed with SIGKILL at any moment and resumed ends on the same weights and the same CSV bytes
+as a run that never stopped; two runs with one seed agree bit for bit; the speed switches run and resume too."""
+import json, os, random, signal, subprocess, sys, textwrap, time
+from dataclasses import replace
+from pathlib import Path
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# 6 epochs of DigitsNet on DIGITS (898 training examples, batch 64: 15 steps per epoch), lr decay after epoch 4
+BASE = dict(dataset='DIGITS', alpha=1.0, epochs=6, batch_size=64, milestones=[4], device='cpu', name='resume', seed=3)
+STEPS = 15
+
+SCRIPT = textwrap.dedent('''
+    import json, os, signal, sys
+    import torch
+    torch.set_num_threads(1)           # the same thread count in every run: CPU float sums stay bit-identical
+    from mixup_nb.train import TrainConfig, fit
+    out, opts = sys.argv[1], json.loads(sys.argv[2])
+    kill = opts.pop('kill', None)      # [event, epoch, step, signal name]: the process signals itself there
+    def callback(event, **info):
+        if kill and event == kill[0] and info['epoch'] == kill[1] and (event == 'saved' or info['step'] == kill[2]):
+            os.kill(os.getpid(), getattr(signal, kill[3]))
+    r = fit(TrainConfig(out_dir=out, **opts), callback=callback, log=lambda s: print(s, flush=True))
+    print('RESULT ' + json.dumps({k: r[k] for k in ('final_test_error', 'epochs_run', 'resumed', 'speed')}), flush=True)
+''')
+
+def script_path(tmp) -> Path:
+    p = Path(tmp) / 'run_fit.py'
+    if not p.exists(): p.write_text(SCRIPT)
+    return p
+
+def env():
+    return {**os.environ, 'PYTHONHASHSEED': '0', 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT)}
+
+def run(tmp, out, timeout=300, **opts) -> subprocess.CompletedProcess:
+    "Run `fit` in a fresh python process with BASE updated by `opts` (and `kill=[...]`)."
+    cfg = {**BASE, **opts}
+    return subprocess.run([sys.executable, str(script_path(tmp)), str(out), json.dumps(cfg)], cwd=tmp,
+                          capture_output=True, text=True, env=env(), timeout=timeout)
+
+def start(tmp, out, **opts) -> subprocess.Popen:
+    cfg = {**BASE, **opts}
+    return subprocess.Popen([sys.executable, str(script_path(tmp)), str(out), json.dumps(cfg)], cwd=tmp,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+
+def result(p) -> dict:
+    lines = [l for l in p.stdout.splitlines() if l.startswith('RESULT ')]
+    assert p.returncode == 0 and lines, f"run failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    return json.loads(lines[-1][7:])
+
+def files(out, name='resume', seed=3, model='DigitsNet') -> dict:
+    out = Path(out)
+    return {'csv': out / 'results' / f'log_{model}_{name}_{seed}.csv', 'times': out / 'results' / f'time_{model}_{name}_{seed}.csv',
+            'last': out / 'checkpoint' / f'ckpt_{name}_last_{seed}.pt', 'best': out / 'checkpoint' / f'ckpt_{name}_best_{seed}.pt',
+            'pred': out / 'results' / f'pred_{model}_{name}_{seed}.npz'}
+
+def csv_epochs(path) -> list:
+    if not Path(path).exists(): return []
+    return [int(l.split(',')[0]) for l in Path(path).read_text().splitlines()[1:]]
+
+def assert_same_run(a, b, **kw):
+    "Bit-identical final weights, optimizer state and lr schedule; byte-identical CSV; same predictions."
+    from mixup_nb.train import load_checkpoint
+    fa, fb = files(a, **kw), files(b, **kw)
+    ca, cb = load_checkpoint(fa['last']), load_checkpoint(fb['last'])
+    assert ca['model'].keys() == cb['model'].keys()
+    for k in ca['model']:
+        assert torch.equal(ca['model'][k], cb['model'][k]), f"weights differ: {k}"
+    for (ka, va), (kb, vb) in zip(ca['optimizer']['state'].items(), cb['optimizer']['state'].items()):
+        assert all(torch.equal(va[n], vb[n]) for n in va), f"optimizer state differs for parameter {ka}"
+    assert ca['scheduler'] == cb['scheduler']
+    assert fa['csv'].read_bytes() == fb['csv'].read_bytes(), "CSVs differ"
+    assert csv_epochs(fb['times']) == list(range(1, BASE['epochs'] + 1))
+    import numpy as np
+    pa, pb = np.load(fa['pred']), np.load(fb['pred'])
+    assert all(np.array_equal(pa[k], pb[k]) for k in ('conf', 'pred', 'y'))
+    assert (ca['epoch'], ca['step'], cb['epoch'], cb['step']) == (BASE['epochs'], 0, BASE['epochs'], 0)
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+    "An uninterrupted run."
+    tmp = tmp_path_factory.mktemp('ref')
+    r = result(run(tmp, tmp / 'out'))
+    assert r['epochs_run'] == BASE['epochs'] and r['resumed'] is None
+    return tmp / 'out'
+
+def test_two_runs_same_seed_identical(reference, tmp_path):
+    result(run(tmp_path, tmp_path / 'again'))
+    assert_same_run(reference, tmp_path / 'again')
+    assert csv_epochs(files(reference)['csv']) == [1, 2, 3, 4, 5, 6]
+    assert 'seconds' not in files(reference)['csv'].read_text().splitlines()[0]   # wall-clock time lives in time_*.csv
+
+@pytest.mark.parametrize('kill, on_disk', [
+    (['step', 3, 5, 'SIGKILL'], [1, 2]),             # mid-epoch
+    (['saved', 2, None, 'SIGKILL'], [1]),            # after epoch 2's checkpoint, before its CSV row
+    (['step', 1, 7, 'SIGKILL'], []),                 # before any checkpoint exists
+    (['step', 6, STEPS, 'SIGKILL'], [1, 2, 3, 4, 5]),  # after the last step, before the last evaluation
+    (['saved', 6, None, 'SIGKILL'], [1, 2, 3, 4, 5]),  # finished checkpoint, CSV one row short
+], ids=['mid-epoch', 'between-checkpoint-and-csv', 'before-first-checkpoint', 'before-last-eval', 'after-last-checkpoint'])
+def test_sigkill_then_resume_is_exact(reference, tmp_path, kill, on_disk):
+    out = tmp_path / 'out'
+    p = run(tmp_path, out, kill=kill)
+    assert p.returncode == -signal.SIGKILL, (p.returncode, p.stderr[-2000:])
+    assert csv_epochs(files(out)['csv']) == on_disk
+    assert not [f for f in out.rglob('*') if f.name.endswith('.tmp')], "a temporary file was left behind"
+    p = run(tmp_path, out, resume=True)
+    r = result(p)
+    done = kill[1] if kill[0] == 'saved' else kill[1] - 1          # epochs in the checkpoint the kill left
+    if done == 0: assert r['resumed'] is None and 'starting from scratch' in p.stdout
+    elif done == BASE['epochs']: assert r['resumed']['finished'] and 'already finished' in p.stdout
+    else: assert r['resumed'] == {'finished': False, 'epoch': done, 'step': 0} and f"resuming from" in p.stdout
+    assert_same_run(reference, out)
+
+def test_resume_without_checkpoint_starts_fresh(reference, tmp_path):
+    p = run(tmp_path, tmp_path / 'out', resume=True)
+    assert 'no checkpoint at' in p.stdout and 'starting from scratch' in p.stdout
+    assert result(p)['resumed'] is None
+    assert_same_run(reference, tmp_path / 'out')
+
+def test_sigkill_at_a_random_moment(reference, tmp_path):
+    "An outside SIGKILL, at a moment the run does not choose."
+    out = tmp_path / 'out'
+    p = start(tmp_path, out)
+    t0 = time.time()
+    while len(csv_epochs(files(out)['csv'])) < 2 and p.poll() is None and time.time() - t0 < 240: time.sleep(0.02)
+    time.sleep(random.uniform(0.0, 0.4))
+    p.kill(); p.communicate(timeout=60)
+    assert p.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert 2 <= len(csv_epochs(files(out)['csv'])) < BASE['epochs']
+    result(run(tmp_path, out, resume=True))
+    assert_same_run(reference, out)
+
+def test_finished_run_resumed_does_nothing(reference, tmp_path):
+    import shutil
+    out = tmp_path / 'out'; shutil.copytree(reference, out)
+    f = files(out); before = {k: (p.stat().st_mtime_ns, p.read_bytes()) for k, p in f.items()}
+    p = run(tmp_path, out, resume=True)
+    r = result(p)
+    assert 'already finished' in p.stdout and 'nothing to do' in p.stdout
+    assert r['resumed']['finished'] is True and r['epochs_run'] == BASE['epochs']
+    assert {k: (p_.stat().st_mtime_ns, p_.read_bytes()) for k, p_ in f.items()} == before, "a finished run rewrote its files"
+
+def test_resume_with_other_settings_refused(reference, tmp_path):
+    import shutil
+    from mixup_nb.train import TrainConfig, fit
+    out = tmp_path / 'out'; shutil.copytree(reference, out)
+    for change, shown in ((dict(alpha=0.5), "alpha=1.0 but this run asks alpha=0.5"), (dict(batch_size=32), "batch_size=64 but this run asks batch_size=32"),
+                          (dict(lr=0.1), "lr=0.05 but this run asks lr=0.1")):
+        with pytest.raises(ValueError) as e:
+            fit(TrainConfig(**{**BASE, 'out_dir': str(out), 'resume': True, **change}), log=lambda s: None)
+        assert 'cannot resume from' in str(e.value) and shown in str(e.value) and '\n' not in str(e.value)
+    # more epochs is allowed: the run goes on from where it ended (the lr schedule does not depend on the total)
+    r = fit(TrainConfig(**{**BASE, 'out_dir': str(out), 'resume': True, 'epochs': 7}), log=lambda s: None)
+    assert r['epochs_run'] == 7 and r['resumed'] == {'finished': False, 'epoch': 6, 'step': 0}
+    assert csv_epochs(files(out)['csv']) == list(range(1, 8))
+
+def test_amp_channels_last_resume_exact(tmp_path):
+    "bf16 autocast on the CPU and channels_last: they run, are recorded, and a mid-epoch kill still resumes exactly."
+    opts = dict(amp=True, channels_last=True, epochs=3, name='fast')
+    ref = result(run(tmp_path, tmp_path / 'ref', **opts))
+    assert ref['speed']['amp_dtype'] == 'bfloat16' and ref['speed']['channels_last'] is True and ref['final_test_error'] < 60
+    p = run(tmp_path, tmp_path / 'out', kill=['step', 2, 9, 'SIGKILL'], **opts)
+    assert p.returncode == -signal.SIGKILL
+    result(run(tmp_path, tmp_path / 'out', resume=True, **opts))
+    from mixup_nb.train import load_checkpoint
+    a, b = (load_checkpoint(files(tmp_path / d, name='fast')['last']) for d in ('ref', 'out'))
+    assert all(torch.equal(a['model'][k], b['model'][k]) for k in a['model'])
+    assert files(tmp_path / 'ref', name='fast')['csv'].read_bytes() == files(tmp_path / 'out', name='fast')['csv'].read_bytes()
+
+def test_compile_runs_on_cpu(tmp_path):
+    "torch.compile (inductor, with this machine's C++ compiler) trains DIGITS; it is recorded with the run."
+    from mixup_nb.train import TrainConfig, fit
+    runs = {c: fit(TrainConfig(**{**BASE, 'epochs': 1, 'out_dir': str(tmp_path / str(c)), 'compile': c}), log=lambda s: None)
+            for c in (False, True)}
+    r, eager = runs[True], runs[False]
+    assert r['speed']['compile'] is True and eager['speed']['compile'] is False and r['epochs_run'] == 1
+    # the compiled model computes the same function: the same epoch up to float rounding
+    assert r['final_train_loss'] == pytest.approx(eager['final_train_loss'], rel=1e-5)
+    assert r['final_test_loss'] == pytest.approx(eager['final_test_loss'], rel=1e-4)
+    assert abs(r['final_test_error'] - eager['final_test_error']) <= 100 / 899 + 1e-9
+
+def test_compile_failure_is_one_clear_line(tmp_path, monkeypatch):
+    from mixup_nb.train import TrainConfig, fit
+    def broken_backend(gm, example_inputs): raise RuntimeError("no C++ compiler here")
+    real = torch.compile
+    monkeypatch.setattr(torch, 'compile', lambda m, **kw: real(m, backend=broken_backend))
+    with pytest.raises(RuntimeError) as e:
+        fit(TrainConfig(**{**BASE, 'epochs': 1, 'out_dir': str(tmp_path), 'compile': True, 'name': 'broken'}), log=lambda s: None)
+    msg = str(e.value)
+    assert 'torch.compile failed for DigitsNet' in msg and 'rerun with compile=False' in msg and '\n' not in msg
