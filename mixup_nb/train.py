@@ -16,7 +16,7 @@ import torch.distributed as dist
 from .core import atomic_write, atomic_write_text, atomic_write_json, get_device, provenance
 from .mixup import mixup_data, mixup_criterion, mixed_correct
 from .data import DATA_INFO, load_dataset, check_dataset, DeviceLoader, TensorDataset
-from .models import get_model, MODELS
+from .models import get_model, MODELS, check_model_input
 from .recipes import get_recipe
 
 # %% auto #0
@@ -64,11 +64,12 @@ def resolve_config(cfg: TrainConfig | None = None, **overrides) -> TrainConfig:
     "Fill `None` fields from the dataset's recipe and validate every value."
     cfg = replace(cfg or TrainConfig(), **overrides)
     check_dataset(cfg.dataset)
-    r = get_recipe(cfg.dataset)
+    r = get_recipe(cfg.dataset, cfg.model)   # the model's own recipe changes (e.g. WRN's milestones) apply
     for f in ('model', 'epochs', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma'):
         if getattr(cfg, f) is None: setattr(cfg, f, getattr(r, f))
     cfg.milestones = [int(m) for m in cfg.milestones]
     _check(cfg.model in MODELS, f"unknown model {cfg.model!r}: choose one of {', '.join(MODELS)}")
+    check_model_input(cfg.model, DATA_INFO[cfg.dataset]['in_channels'], cfg.dataset)
     _check(isinstance(cfg.alpha, (int, float)) and math.isfinite(cfg.alpha) and cfg.alpha >= 0,
            f"alpha must be a number >= 0 (0 = ERM), got {cfg.alpha!r}")
     _check(isinstance(cfg.epochs, int) and cfg.epochs >= 1, f"epochs must be an integer >= 1, got {cfg.epochs!r}")
