@@ -8,7 +8,6 @@
     returns PIL images exactly as `torchvision.datasets.CIFAR10` does, with `RandomCrop(32, padding=4)`,
     `RandomHorizontalFlip()`, `ToTensor()`, `Normalize(...)`, then the same `mixup_data`;
 (a0) the loader alone, without mixing;
-(a2) as (a) with the mixing proposed for `mixup_data` (`torch.lerp(x.index_select(0, index), x, lam)`);
 (c) Speech Commands preparation in clips/s: cold (decode wavs + spectrograms + write the cache) and
     cached (read the cache), on a generated v0.02-format tree.
 
@@ -44,12 +43,11 @@ def make_loader(ds, seed):
     return dl, g, time.perf_counter() - t0
 
 
-def epoch_project(dl, g, alpha, mix=None):
-    "One epoch of the project's path: the loader's batches mixed by `mix` (default `mixup_data`); returns (seconds, images)."
-    mix = mix or mixup_data
+def epoch_project(dl, g, alpha):
+    "One epoch of the project's path: the loader's batches mixed by `mixup_data`; returns (seconds, images)."
     t0 = time.perf_counter(); n = 0
     for xb, yb in dl:
-        mx, ya, yb2, lam = mix(xb, yb, alpha, g); n += len(yb)
+        mx, ya, yb2, lam = mixup_data(xb, yb, alpha, g); n += len(yb)
     return time.perf_counter() - t0, n
 
 
@@ -58,14 +56,6 @@ def epoch_loader_only(dl):
     t0 = time.perf_counter(); n = 0
     for xb, yb in dl: n += len(yb)
     return time.perf_counter() - t0, n
-
-
-def mix_lerp(x, y, alpha, g):
-    "The mixing proposed for mixup_data (same draws, same result up to rounding): one index_select and one lerp."
-    from mixup_nb.mixup import sample_lam
-    lam = sample_lam(alpha, g)
-    index = torch.randperm(x.shape[0], generator=g).to(x.device)
-    return torch.lerp(x.index_select(0, index), x, lam), y, y[index], lam
 
 
 def epoch_reference(data_hwc, targets, alpha, seed, workers):
@@ -88,17 +78,15 @@ def bench_images(n, repeats, workers, alpha=1.0):
     hwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1)); targets = y.tolist()
     dl, g, setup = make_loader(ds, 0)
     print(f"  DeviceLoader set-up, once per run (the split and its padded + mirrored crop bank): {setup:.2f} s")
-    proj, lerp, ref, only = [], [], [], []
+    proj, ref, only = [], [], []
     for r in range(repeats):     # interleaved, so all see the same machine load
         s, m = epoch_loader_only(dl); only.append(m / s)
         print(f"  repeat {r + 1}: (a0) loader alone      {m / s:>10,.0f} images/s ({s:.2f} s)", flush=True)
         s, m = epoch_project(dl, g, alpha); proj.append(m / s)
         print(f"  repeat {r + 1}: (a)  project           {m / s:>10,.0f} images/s ({s:.2f} s)", flush=True)
-        s, m = epoch_project(dl, g, alpha, mix_lerp); lerp.append(m / s)
-        print(f"  repeat {r + 1}: (a2) project, lerp mix {m / s:>10,.0f} images/s ({s:.2f} s)", flush=True)
         s, m = epoch_reference(hwc, targets, alpha, r, workers); ref.append(m / s)
         print(f"  repeat {r + 1}: (b)  reference         {m / s:>10,.0f} images/s ({s:.2f} s)", flush=True)
-    return max(proj), max(lerp), max(ref), max(only)
+    return max(proj), max(ref), max(only)
 
 
 def bench_audio(clips, repeats):
@@ -132,13 +120,12 @@ def main(argv=None):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
           f"({torch.get_num_threads()} threads), load average {os.getloadavg()[0]:.2f}")
     print(f"CIFAR-shaped epoch: {a.n:,} uint8 images 3 x 32 x 32, batch 128, crop (pad 4) + flip + normalize + mixup_data (alpha 1)")
-    proj, lerp, ref, only = bench_images(a.n, a.repeats, a.workers)
+    proj, ref, only = bench_images(a.n, a.repeats, a.workers)
     print(f"best of {a.repeats}:")
     print(f"(a0) project: DeviceLoader alone (crop + flip + normalize, no mixing) {only:>8,.0f} images/s")
     print(f"(a)  project: DeviceLoader + mixup_data                            {proj:>10,.0f} images/s")
-    print(f"(a2) project: DeviceLoader + proposed mixing (index_select + lerp) {lerp:>10,.0f} images/s")
     print(f"(b)  reference: DataLoader({a.workers} workers) + PIL transforms + mixup_data {ref:>8,.0f} images/s")
-    print(f"ratio (a) / (b): {proj / ref:.1f}x    ratio (a2) / (b): {lerp / ref:.1f}x")
+    print(f"ratio (a) / (b): {proj / ref:.1f}x")
     n, cold, warm = bench_audio(a.clips, a.repeats)
     print(f"(c) Speech Commands, {n} clips (16 kHz, 1 s): cold (decode + spectrogram + cache) {cold:,.0f} clips/s; "
           f"cached {warm:,.0f} clips/s ({warm / cold:.0f}x)")

@@ -5,6 +5,7 @@ in the authors' style (contiguous fp32, torchvision `DataLoader` with PIL Random
 A benchmark, not a test: run it by hand and quote what it prints.
     python bench/bench_train.py                    # 5 warm-up + 10 timed steps per loop, in 2 alternating rounds
     python bench/bench_train.py --amp --compile    # also the project's loop with bf16 autocast, and with torch.compile
+It also times `train_step` alone on one batch prepared once: the most any input path could give in fp32.
 """
 import argparse, json, math, os, platform, sys, time
 from pathlib import Path
@@ -44,6 +45,18 @@ def project_steps(ds, batch, channels_last=True, amp=False, compile=False):
             loss, _ = train_step(fwd, opt, xb, ya, yb2, lam, amp_dtype=amp_dtype)
             loss.item()                                     # fit reads the loss every step (the NaN check)
             yield
+
+def compute_only_steps(ds, batch):
+    "The ceiling for any input path: the same model, optimizer and `train_step` (channels_last, fp32) on one batch prepared once."
+    torch.manual_seed(0)
+    model = get_model('ResNet18_CIFAR10', num_classes=10, in_channels=3).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    x = (ds.x[:batch].float() / 255).contiguous(memory_format=torch.channels_last); y = ds.y[:batch]
+    model.train()
+    while True:
+        loss, _ = train_step(model, opt, x, y, y, 1.0)
+        loss.item()
+        yield
 
 class PILDataset(torch.utils.data.Dataset):
     "The same images as PIL images, through torchvision transforms: how the authors' train.py feeds CIFAR."
@@ -107,10 +120,12 @@ def main(argv=None):
     loops = {'reference': reference_steps(ds, a.batch_size, a.workers), 'project': project_steps(ds, a.batch_size)}
     if a.amp: loops['project_amp_bf16'] = project_steps(ds, a.batch_size, amp=True)
     if a.compile: loops['project_compile'] = project_steps(ds, a.batch_size, compile=True)
+    loops['compute_only'] = compute_only_steps(ds, a.batch_size)
     res = timed(loops, a.warmup, a.steps, a.rounds, log=lambda s: print(s, flush=True))
     what = {'reference': f"reference (DataLoader + PIL, {a.workers} workers, fp32 contiguous)",
             'project': "project (DeviceLoader + mixup on tensors, train_step, channels_last, fp32)",
-            'project_amp_bf16': "project + amp (bf16 autocast)", 'project_compile': "project + torch.compile"}
+            'project_amp_bf16': "project + amp (bf16 autocast)", 'project_compile': "project + torch.compile",
+            'compute_only': "ceiling: train_step alone on one prepared batch (channels_last, fp32, no input path)"}
     for k, v in res.items(): print(f"{what[k]}: {v:.3f} steps/s ({v * a.batch_size:.1f} img/s)")
     for k in [k for k in res if k != 'reference']:
         print(f"ratio {k} / reference: {res[k] / res['reference']:.2f}x (goal >= 1.2x)")

@@ -1,9 +1,9 @@
 """Faults: a NaN loss stops the run at its step and keeps the last good checkpoint; SIGTERM and SIGINT (Ctrl-C)
 write a resumable checkpoint and stop, and the resumed run is exact."""
-import random, signal, time
+import signal
 import pytest
 import torch
-from test_resume import BASE, STEPS, run, start, result, files, csv_epochs, assert_same_run
+from test_resume import BASE, STEPS, run, start_then_wait, result, files, csv_epochs, assert_same_run
 
 @pytest.fixture(scope='module')
 def reference(tmp_path_factory):
@@ -52,10 +52,7 @@ def test_signal_writes_resumable_checkpoint(reference, tmp_path, sig):
 def test_sigterm_from_outside_then_sigkill_during_resume(reference, tmp_path):
     "SIGTERM at a moment the run does not choose; the resumed run is then SIGKILLed and resumed again: still exact."
     out = tmp_path / 'out'
-    p = start(tmp_path, out)
-    t0 = time.time()
-    while len(csv_epochs(files(out)['csv'])) < 2 and p.poll() is None and time.time() - t0 < 240: time.sleep(0.02)
-    time.sleep(random.uniform(0.0, 0.3))
+    p = start_then_wait(tmp_path, out, 0.3)
     p.send_signal(signal.SIGTERM); _, err = p.communicate(timeout=120)
     assert p.returncode != 0 and 'interrupted by SIGTERM' in err, err[-2000:]
     from mixup_nb.train import load_checkpoint

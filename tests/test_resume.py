@@ -60,6 +60,14 @@ def csv_epochs(path) -> list:
     if not Path(path).exists(): return []
     return [int(l.split(',')[0]) for l in Path(path).read_text().splitlines()[1:]]
 
+def start_then_wait(tmp, out, max_pause: float) -> subprocess.Popen:
+    "Start a run, wait until its CSV holds 2 epochs, then a random pause of up to `max_pause` s: a moment the run does not choose."
+    p = start(tmp, out)
+    t0 = time.time()
+    while len(csv_epochs(files(out)['csv'])) < 2 and p.poll() is None and time.time() - t0 < 240: time.sleep(0.02)
+    time.sleep(random.uniform(0.0, max_pause))
+    return p
+
 def assert_same_run(a, b, **kw):
     "Bit-identical final weights, optimizer state and lr schedule; byte-identical CSV; same predictions."
     from mixup_nb.train import load_checkpoint
@@ -122,10 +130,7 @@ def test_resume_without_checkpoint_starts_fresh(reference, tmp_path):
 def test_sigkill_at_a_random_moment(reference, tmp_path):
     "An outside SIGKILL, at a moment the run does not choose."
     out = tmp_path / 'out'
-    p = start(tmp_path, out)
-    t0 = time.time()
-    while len(csv_epochs(files(out)['csv'])) < 2 and p.poll() is None and time.time() - t0 < 240: time.sleep(0.02)
-    time.sleep(random.uniform(0.0, 0.4))
+    p = start_then_wait(tmp_path, out, 0.4)
     p.kill(); p.communicate(timeout=60)
     assert p.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     assert 2 <= len(csv_epochs(files(out)['csv'])) < BASE['epochs']
