@@ -61,11 +61,15 @@ def csv_epochs(path) -> list:
     return [int(l.split(',')[0]) for l in Path(path).read_text().splitlines()[1:]]
 
 def start_then_wait(tmp, out, max_pause: float) -> subprocess.Popen:
-    "Start a run, wait until its CSV holds 2 epochs, then a random pause of up to `max_pause` s: a moment the run does not choose."
+    """Start a run, wait until its CSV holds 2 epochs, then pause at random: a moment the run does not choose.
+    The pause is at most `max_pause` s and at most one epoch's duration (as measured from epoch 1 to 2), so that
+    with 4 epochs left the run is still going when the caller signals it, however fast the machine."""
     p = start(tmp, out)
-    t0 = time.time()
-    while len(csv_epochs(files(out)['csv'])) < 2 and p.poll() is None and time.time() - t0 < 240: time.sleep(0.02)
-    time.sleep(random.uniform(0.0, max_pause))
+    t0 = time.time(); seen = {}
+    while len(csv_epochs(files(out)['csv'])) < 2 and p.poll() is None and time.time() - t0 < 240:
+        seen.setdefault(len(csv_epochs(files(out)['csv'])), time.time()); time.sleep(0.005)
+    epoch_s = time.time() - seen.get(1, t0)
+    time.sleep(random.uniform(0.0, min(max_pause, epoch_s)))
     return p
 
 def assert_same_run(a, b, **kw):
