@@ -8,8 +8,7 @@ import argparse, json, os, sys, textwrap
 from dataclasses import asdict
 from pathlib import Path
 
-from .data import DATA_INFO, DATASETS
-from .models import MODELS, check_model_input
+from .models import MODELS
 from .recipes import RECIPES, get_recipe
 from .train import TrainConfig, resolve_config, fit, run_paths
 
@@ -118,14 +117,12 @@ _RECIPE_FIELDS = ('epochs', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight
 
 def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TrainConfig:
     "Turn parsed flags into a resolved, checked `TrainConfig` (recipe defaults filled in)."
-    dataset = _canonical(args.dataset, [d for d in RECIPES if d in DATASETS] or list(RECIPES), 'dataset', parser)
-    model = get_recipe(dataset).model if args.model is None else _canonical(args.model, list(MODELS), 'model', parser)
+    dataset = _canonical(args.dataset, list(RECIPES), 'dataset', parser)
+    model = None if args.model is None else _canonical(args.model, list(MODELS), 'model', parser)
+    kw = {f: getattr(args, f) for f in _RECIPE_FIELDS if getattr(args, f) is not None}
     try:
-        if dataset in DATA_INFO and 'in_channels' in DATA_INFO[dataset]:
-            check_model_input(model, DATA_INFO[dataset]['in_channels'], dataset)
-        r = get_recipe(dataset, model)
-        kw = {f: getattr(args, f) if getattr(args, f) is not None else getattr(r, f) for f in _RECIPE_FIELDS}
-        kw['milestones'] = list(kw['milestones'])
+        # resolve_config fills the other fields from the recipe; alpha too here (TrainConfig's own default is 1.0)
+        kw.setdefault('alpha', get_recipe(dataset, model).alpha)
         cfg = TrainConfig(dataset=dataset, model=model, seed=args.seed, name=args.name, data_root=args.data_root,
                           download=args.download, verify=args.verify, out_dir=args.out, device=args.device, amp=args.amp,
                           channels_last=args.channels_last, compile=args.compile, deterministic=args.deterministic,
