@@ -4,16 +4,18 @@
 
 # %% ../nbs/03_models.ipynb #2
 from __future__ import annotations
+import math
 from dataclasses import dataclass
 from typing import Callable
 import torch
 from torch import nn
 import torch.nn.functional as F
+from torchvision.models.densenet import _DenseBlock, _Transition
 
 # %% auto #0
 __all__ = ['VGG_CFG', 'MODELS', 'count_params', 'DigitsNet', 'conv3x3', 'PreActBlock', 'PreActResNet', 'PreActResNet18',
-           'WideBasic', 'WideResNet', 'WRN28_10', 'VGG', 'VGG11', 'LeNet', 'ModelSpec', 'check_model_name', 'get_model',
-           'check_model_input']
+           'PreActResNet18_kuangliu', 'WideBasic', 'WideResNet', 'WRN28_10', 'VGG', 'VGG11', 'LeNet', 'DenseNetBC',
+           'DenseNet190', 'ModelSpec', 'check_model_name', 'get_model', 'check_model_input']
 
 # %% ../nbs/03_models.ipynb #5
 def count_params(model: nn.Module) -> int:
@@ -38,17 +40,20 @@ def conv3x3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
 
 class PreActBlock(nn.Module):
-    "Pre-activation basic block: BN-ReLU-conv3x3, BN-ReLU-conv3x3, plus a shortcut of the pre-activated input."
+    "Pre-activation basic block: BN-ReLU-conv3x3, BN-ReLU-conv3x3, plus the shortcut."
     expansion = 1
-    def __init__(self, in_planes: int, planes: int, stride: int = 1):
+    def __init__(self, in_planes: int, planes: int, stride: int = 1,
+                 preact_shortcut: bool = True, # an identity shortcut carries relu(bn1(x)) (mixup-cifar10) instead of x (kuangliu)
+                ):
         super().__init__()
         self.bn1, self.conv1 = nn.BatchNorm2d(in_planes), conv3x3(in_planes, planes, stride)
         self.bn2, self.conv2 = nn.BatchNorm2d(planes), conv3x3(planes, planes)
-        self.shortcut = (nn.Conv2d(in_planes, planes, 1, stride=stride, bias=False)
-                         if stride != 1 or in_planes != planes else nn.Identity())
+        self.projection = stride != 1 or in_planes != planes
+        self.shortcut = nn.Conv2d(in_planes, planes, 1, stride=stride, bias=False) if self.projection else nn.Identity()
+        self.preact_shortcut = preact_shortcut
     def forward(self, x):
         out = F.relu(self.bn1(x))
-        shortcut = self.shortcut(out)
+        shortcut = self.shortcut(out) if self.projection or self.preact_shortcut else x
         out = self.conv1(out)
         out = self.conv2(F.relu(self.bn2(out)))
         return out + shortcut
@@ -56,25 +61,34 @@ class PreActBlock(nn.Module):
 class PreActResNet(nn.Module):
     "ResNet of pre-activation blocks for small images: 3 x 3 stem, four stages, global average pool, linear."
     def __init__(self, num_blocks=(2, 2, 2, 2), # blocks per stage
-                 num_classes: int = 10, in_channels: int = 3):
+                 num_classes: int = 10, in_channels: int = 3,
+                 stem_bn: bool = True, # BN-ReLU after the stem convolution (mixup-cifar10); False: none (kuangliu)
+                 preact_shortcut: bool = True, # see `PreActBlock`
+                ):
         super().__init__()
-        self.conv1, self.bn1 = conv3x3(in_channels, 64), nn.BatchNorm2d(64)
+        self.conv1, self.bn1 = conv3x3(in_channels, 64), nn.BatchNorm2d(64) if stem_bn else None
         stages, cin = [], 64
         for i, (planes, n) in enumerate(zip((64, 128, 256, 512), num_blocks)):
             blocks = []
             for s in [1 if i == 0 else 2] + [1] * (n - 1):
-                blocks.append(PreActBlock(cin, planes, s)); cin = planes
+                blocks.append(PreActBlock(cin, planes, s, preact_shortcut)); cin = planes
             stages.append(nn.Sequential(*blocks))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.linear = nn.Linear(512, num_classes)
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.conv1(x)
+        if self.bn1 is not None: out = F.relu(self.bn1(out))
         out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
         return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
 
 def PreActResNet18(num_classes: int = 10, in_channels: int = 3) -> PreActResNet:
-    "PreAct ResNet-18: two pre-activation blocks in each of the four stages."
+    "PreAct ResNet-18 as in facebookresearch/mixup-cifar10: two pre-activation blocks in each of the four stages."
     return PreActResNet((2, 2, 2, 2), num_classes, in_channels)
+
+def PreActResNet18_kuangliu(num_classes: int = 10, in_channels: int = 3) -> PreActResNet:
+    "PreAct ResNet-18 as in kuangliu's pytorch-cifar (hongyi-zhang/mixup's easy_mixup.py): no stem BN, shortcuts carry x."
+    return PreActResNet((2, 2, 2, 2), num_classes, in_channels, stem_bn=False, preact_shortcut=False)
+
 
 # %% ../nbs/03_models.ipynb #13
 class WideBasic(nn.Module):
@@ -127,10 +141,11 @@ def WRN28_10(num_classes: int = 10, in_channels: int = 3, dropout: float = 0.0) 
 VGG_CFG = {'VGG11': (64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M')}
 
 class VGG(nn.Module):
-    "VGG convolution stack with batch norm for one-channel spectrograms, then one linear layer over a fixed grid."
+    "VGG convolution stack with batch norm for one-channel spectrograms, then two linear layers (no activation between) over a fixed grid."
     def __init__(self, cfg: str = 'VGG11', # a key of `VGG_CFG`
-                 num_classes: int = 35, in_channels: int = 1,
+                 num_classes: int = 30, in_channels: int = 1,
                  grid: tuple = (5, 3), # the feature map is pooled to this size (5 x 3 for 161 x 101 inputs)
+                 hidden: int = 512, # GCommandsPytorch's fc1 width
                 ):
         super().__init__()
         layers, cin = [], in_channels
@@ -139,16 +154,16 @@ class VGG(nn.Module):
             else: layers += [nn.Conv2d(cin, v, 3, padding=1), nn.BatchNorm2d(v), nn.ReLU(inplace=True)]; cin = v
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(grid)
-        self.classifier = nn.Linear(cin * grid[0] * grid[1], num_classes)
-    def forward(self, x): return self.classifier(self.pool(self.features(x)).flatten(1))
+        self.fc1, self.fc2 = nn.Linear(cin * grid[0] * grid[1], hidden), nn.Linear(hidden, num_classes)
+    def forward(self, x): return self.fc2(self.fc1(self.pool(self.features(x)).flatten(1)))
 
-def VGG11(num_classes: int = 35, in_channels: int = 1) -> VGG:
+def VGG11(num_classes: int = 30, in_channels: int = 1) -> VGG:
     "VGG-11 with batch norm for 1 x 161 x 101 spectrograms (GCommandsPytorch's)."
     return VGG('VGG11', num_classes, in_channels)
 
 class LeNet(nn.Module):
     "GCommandsPytorch's LeNet for 1 x 161 x 101 spectrograms."
-    def __init__(self, num_classes: int = 35, in_channels: int = 1,
+    def __init__(self, num_classes: int = 30, in_channels: int = 1,
                  grid: tuple = (37, 22), # the feature map is pooled to this size (37 x 22 for 161 x 101 inputs)
                  hidden: int = 1000, dropout: float = 0.5):
         super().__init__()
@@ -161,6 +176,36 @@ class LeNet(nn.Module):
         x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
         x = F.relu(self.fc1(self.pool(x).flatten(1)))
         return self.fc2(F.dropout(x, p=self.dropout, training=self.training))
+
+# %% ../nbs/03_models.ipynb #ffb12b9e
+class DenseNetBC(nn.Module):
+    "DenseNet-BC for small images: 3 x 3 stem, three dense blocks of bottleneck layers joined by compressing transitions."
+    def __init__(self, depth: int = 190, growth: int = 40, # the paper's DenseNet-BC-190, k = 40
+                 num_classes: int = 10, in_channels: int = 3,
+                 compression: float = 0.5, bn_size: int = 4, # the "C" and "B" of DenseNet-BC
+                 drop_rate: float = 0.0, # dropout after each dense layer (none in the paper)
+                 memory_efficient: bool = False, # recompute concatenations in the backward pass (torchvision's checkpointing)
+                ):
+        super().__init__()
+        if (depth - 4) % 6: raise ValueError(f"DenseNet-BC depth must be 6n + 4 (e.g. 100, 190, 250), got {depth}")
+        n, c = (depth - 4) // 6, 2 * growth
+        layers = [nn.Conv2d(in_channels, c, 3, padding=1, bias=False)]
+        for i in range(3):
+            layers.append(_DenseBlock(n, c, bn_size, growth, drop_rate, memory_efficient)); c += n * growth
+            if i < 2: layers.append(_Transition(c, int(math.floor(c * compression)))); c = int(math.floor(c * compression))
+        self.features, self.bn, self.linear = nn.Sequential(*layers), nn.BatchNorm2d(c), nn.Linear(c, num_classes)
+        for m in self.modules():                                   # torchvision's DenseNet initialization
+            if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight)
+            elif isinstance(m, nn.BatchNorm2d): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear): nn.init.zeros_(m.bias)
+    def forward(self, x):
+        out = F.relu(self.bn(self.features(x)))
+        return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+def DenseNet190(num_classes: int = 10, in_channels: int = 3, memory_efficient: bool = False) -> DenseNetBC:
+    "DenseNet-BC-190 with growth rate 40, the paper's third CIFAR network."
+    return DenseNetBC(190, 40, num_classes, in_channels, memory_efficient=memory_efficient)
+
 
 # %% ../nbs/03_models.ipynb #19
 @dataclass(frozen=True)
@@ -178,10 +223,12 @@ MODELS = {
     'DigitsNet': ModelSpec(DigitsNet, 10, 1, (8, 8), "this project's small CNN for sklearn's 8 x 8 digits (not in the paper)"),
     'ResNet18_CIFAR10': ModelSpec(PreActResNet18, 10, 3, (32, 32), "PreAct ResNet-18, the authors' mixup-cifar10 code"),
     'ResNet18_CIFAR100': ModelSpec(PreActResNet18, 100, 3, (32, 32), "PreAct ResNet-18, the authors' mixup-cifar10 code"),
+    'PreActResNet18_kuangliu': ModelSpec(PreActResNet18_kuangliu, 10, 3, (32, 32), "PreAct ResNet-18, kuangliu's pytorch-cifar (the network of hongyi-zhang/mixup's 5.53 / 4.24)"),
     'ResNet18_FMNIST': ModelSpec(PreActResNet18, 10, 1, (28, 28), "PreAct ResNet-18 with one input channel (the seed's Fashion-MNIST model)"),
     'WRN28_10': ModelSpec(WRN28_10, 10, 3, (32, 32), "Wide-ResNet-28-10 (Zagoruyko & Komodakis 2016), no dropout"),
-    'VGG11': ModelSpec(VGG11, 35, 1, (161, 101), "VGG-11 with batch norm, GCommandsPytorch's"),
-    'LeNet': ModelSpec(LeNet, 35, 1, (161, 101), "LeNet, GCommandsPytorch's"),
+    'DenseNet190': ModelSpec(DenseNet190, 10, 3, (32, 32), "DenseNet-BC-190, k = 40 (Huang et al. 2017), torchvision's dense blocks"),
+    'VGG11': ModelSpec(VGG11, 30, 1, (161, 101), "VGG-11 with batch norm and two linear layers, GCommandsPytorch's"),
+    'LeNet': ModelSpec(LeNet, 30, 1, (161, 101), "LeNet, GCommandsPytorch's"),
 }
 
 def check_model_name(name: str) -> str:

@@ -24,23 +24,29 @@ class Recipe:
     gamma: float # lr decay factor at each milestone
     alpha: float # the paper's mixup alpha for this dataset
     source: str # where the recipe comes from, and where it departs from the paper
+    alphas: tuple = () # the paper's grid for this dataset, ERM (0) first; () = (0, alpha)
+    @property
+    def grid(self) -> tuple: return tuple(float(a) for a in (self.alphas or (0.0, self.alpha)))
 
 # %% ../nbs/04_recipes.ipynb #7
 _CIFAR_SRC = ("paper section 3.2 and the authors' train.py (SGD momentum 0.9, lr 0.1, wd 1e-4, batch 128, 200 epochs, "
               "lr/10 at 100 and 150, alpha 1); the lr drops one epoch earlier than in the authors' code")
 
+_DENSENET_SRC = ("paper section 3.2 as quoted: the PreAct ResNet-18 recipe (only WRN is named as an exception); the paper is "
+                 "silent on DenseNet's own settings (Huang et al.'s 300 epochs, batch 64, lr/10 at 150 and 225 are not used)")
+
 RECIPES = {
     'DIGITS': Recipe('DigitsNet', 'sgd', 0.05, 0.9, 1e-4, 64, 30, (20, 25), 0.1, 1.0,
-                     "this project's offline default (not in the paper): CIFAR's optimizer, scaled down to 30 epochs"),
-    'CIFAR10': Recipe('ResNet18_CIFAR10', 'sgd', 0.1, 0.9, 1e-4, 128, 200, (100, 150), 0.1, 1.0, _CIFAR_SRC),
-    'CIFAR100': Recipe('ResNet18_CIFAR100', 'sgd', 0.1, 0.9, 1e-4, 128, 200, (100, 150), 0.1, 1.0, _CIFAR_SRC),
+                     "this project's offline default (not in the paper): CIFAR's optimizer, scaled down to 30 epochs", (0.0, 1.0)),
+    'CIFAR10': Recipe('ResNet18_CIFAR10', 'sgd', 0.1, 0.9, 1e-4, 128, 200, (100, 150), 0.1, 1.0, _CIFAR_SRC, (0.0, 1.0)),
+    'CIFAR100': Recipe('ResNet18_CIFAR100', 'sgd', 0.1, 0.9, 1e-4, 128, 200, (100, 150), 0.1, 1.0, _CIFAR_SRC, (0.0, 1.0)),
     'FASHIONMNIST': Recipe('ResNet18_FMNIST', 'sgd', 0.1, 0.9, 1e-4, 128, 200, (100, 150), 0.1, 1.0,
                            "not in the paper: the seed's command (ResNet18_FMNIST, --adjustlr 100-150, lr 0.1, alpha 1) "
-                           "with the authors' train.py defaults (momentum 0.9, wd 1e-4, batch 128, 200 epochs)"),
+                           "with the authors' train.py defaults (momentum 0.9, wd 1e-4, batch 128, 200 epochs)", (0.0, 1.0)),
     'COMMAND': Recipe('VGG11', 'adam', 1e-3, 0.0, 0.0, 100, 30, (), 0.1, 0.2,
-                      "paper section 3.3 (Adam, batch 100, 30 epochs; alpha 0.1 and 0.2, 0.2 here); lr 0.001 from the seed and "
-                      "GCommandsPytorch (paper silent); constant lr and no weight decay (paper silent); the seed's command uses "
-                      "batch 128 and alpha 1; data v0.02 (35 words), paper v0.01 (30)"),
+                      "paper section 3.3 (Adam, batch 100, 30 epochs; alpha 0.1 and 0.2: the grid, 0.2 for a single run); lr 0.001 "
+                      "from the seed and GCommandsPytorch (paper silent); constant lr and no weight decay (paper silent); the seed's "
+                      "command uses batch 128 and alpha 1; data v0.02 (35 words), paper v0.01 (30)", (0.0, 0.1, 0.2)),
 }
 
 MODEL_RECIPES = {
@@ -51,6 +57,10 @@ MODEL_RECIPES = {
     ('CIFAR100', 'WRN28_10'): dict(milestones=(60, 120, 180), source=
         "paper section 3.2 as quoted: WRN-28-10 with lr/10 at 60, 120 and 180; otherwise the PreAct ResNet-18 recipe "
         "(Zagoruyko & Komodakis' own WRN recipe, wd 5e-4 and lr x0.2 at 60/120/160, is not the paper's)"),
+    ('CIFAR10', 'DenseNet190'): dict(source=_DENSENET_SRC),
+    ('CIFAR100', 'DenseNet190'): dict(source=_DENSENET_SRC),
+    ('CIFAR10', 'PreActResNet18_kuangliu'): dict(source=
+        "hongyi-zhang/mixup easy_mixup.py (its 5.53 / 4.24): the CIFAR recipe; its lr drops at the same epochs as here"),
     ('COMMAND', 'LeNet'): dict(source=
         "paper section 3.3 (its second speech model): the same recipe as VGG-11"),
 }
@@ -67,7 +77,7 @@ def get_recipe(dataset: str, # a key of `RECIPES`
 # %% ../nbs/04_recipes.ipynb #12
 _COLUMNS = {'dataset': 'dataset', 'model': 'model', 'optimizer': 'optimizer', 'lr': 'lr', 'momentum': 'momentum',
             'weight_decay': 'weight decay', 'batch_size': 'batch', 'epochs': 'epochs', 'milestones': 'lr milestones',
-            'gamma': 'gamma', 'alpha': 'alpha', 'source': 'source / departures'}
+            'gamma': 'gamma', 'alpha': 'alpha', 'alphas': 'alphas (grid)', 'source': 'source / departures'}
 
 def recipe_rows() -> list:
     "One dict per recipe (each dataset's, then each per-model one after its dataset), with `_COLUMNS`' keys."
@@ -77,6 +87,7 @@ def recipe_rows() -> list:
             d = {'dataset': ds, **asdict(r)}
             d['milestones'] = '-'.join(map(str, r.milestones)) or 'none (constant)'
             if r.optimizer == 'adam': d['momentum'] = '-'
+            d['alphas'] = ', '.join(f'{a:g}' for a in r.grid)
             rows.append({k: d[k] for k in _COLUMNS})
     return rows
 
