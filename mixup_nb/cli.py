@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .models import MODELS
 from .recipes import RECIPES, get_recipe
+from .download import DataError
 from .train import TrainConfig, resolve_config, fit, run_paths
 
 # %% auto #0
@@ -85,7 +86,8 @@ def build_parser(prog: str = 'mixup-train') -> argparse.ArgumentParser:
     g.add_argument('--decay', '--weight-decay', dest='weight_decay', type=nonneg_float, metavar='WD', help="weight decay (as the authors' train.py --decay)")
     g = p.add_argument_group('data')
     g.add_argument('--data-root', default='~/data', metavar='DIR', help="folder holding the datasets (default: ~/data)")
-    g.add_argument('--download', action='store_true', help="download a missing dataset into --data-root")
+    g.add_argument('--download', action='store_true', default=True, help="fetch what the dataset is missing into --data-root, verified (the default)")
+    g.add_argument('--no-download', dest='download', action='store_false', help="never touch the network: a missing dataset is a one-line error saying what to place where")
     g.add_argument('--no-verify', dest='verify', action='store_false', help="skip the checksum check (a local copy whose sums differ)")
     g.add_argument('--num-workers', type=int, metavar='N', help="accepted for compatibility with the seed and ignored: "
                    "batches are cut, augmented and mixed on the training device, with no DataLoader workers")
@@ -154,7 +156,7 @@ def main(argv: list | None = None, # the arguments (default: sys.argv[1:])
         return 0
     try:
         res = fit(cfg, log=say)
-    except (FileNotFoundError, ValueError, FloatingPointError) as e:
+    except (DataError, FileNotFoundError, ValueError, FloatingPointError) as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr, flush=True)
         raise SystemExit(1)
     except KeyboardInterrupt as e:   # fit's TrainingInterrupted (a KeyboardInterrupt) says which signal and where it saved

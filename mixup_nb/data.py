@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from .download import ChecksumMismatch, DatasetUnavailable, ensure, one_line, overrides, with_overrides
 
 # %% auto #0
-__all__ = ['DATA_INFO', 'DATASETS', 'CIFAR_FILES', 'FMNIST_FILES', 'TensorDataset', 'check_dataset', 'check_split',
-           'load_digits_split', 'file_md5', 'check_md5', 'one_line', 'not_found', 'fetch', 'read_pickle',
+__all__ = ['DATA_INFO', 'DATASETS', 'SOURCES', 'CIFAR_FILES', 'FMNIST_FILES', 'SPEECH_SHA256', 'TensorDataset', 'check_dataset',
+           'check_split', 'load_digits_split', 'file_md5', 'check_md5', 'known_sums', 'fetch_dataset', 'read_pickle',
            'read_cifar_batch', 'load_cifar', 'read_idx', 'load_fashionmnist', 'load_dataset', 'crop_flip_bank',
            'crop_windows', 'crop_offsets', 'random_crop_flip', 'DeviceLoader']
 
@@ -80,27 +81,32 @@ def check_md5(name: str, # dataset name, for the message
               folder, # the folder holding the files
               md5: dict, # file name -> expected md5 hex digest
              ) -> None:
-    "Raise a one-line ValueError naming the first file under `folder` whose md5 is not the expected one."
+    "Raise a one-line `ChecksumMismatch` (a ValueError) naming the first file under `folder` whose md5 is not the expected one."
     for f, want in md5.items():
         got = file_md5(Path(folder) / f)
         if got != want:
-            raise ValueError(f"{name}: md5 mismatch for {Path(folder) / f}: expected {want}, got {got} (a corrupt or truncated "
-                             f"file: delete it and pass download=True, or pass verify=False / -p verify False for a local copy whose sums differ)")
+            raise ChecksumMismatch(f"{name}: md5 mismatch for {Path(folder) / f}: expected {want}, got {got} (a corrupt or truncated file: "
+                                   f"delete it to fetch it again with download=True, or pass verify=False / -p verify False / --no-verify for a local copy whose sums differ)")
 
-def one_line(e: BaseException) -> str:
-    "An exception's message on one line (its type if it has none)."
-    return ' '.join(str(e).split()) or type(e).__name__
+def known_sums(name: str, sums: dict) -> dict:
+    "The md5s a loader checks `name`'s files against: `sums`, with those a `$MIXUP_NB_SOURCES` mirror gives in their place."
+    o = overrides(name)
+    return {f: o.get(f, {}).get('md5', m) for f, m in sums.items()}
 
-def not_found(name: str, where, missing=()) -> FileNotFoundError:
-    "The one-line error for a dataset that is not (completely) under `where` and was not to be downloaded."
-    what = f": missing {', '.join(missing)}" if missing and Path(where).exists() else ''
-    return FileNotFoundError(f"{name} not found under {where}{what} (pass download=True / -p download True to fetch it)")
+# %% ../nbs/02_data.ipynb #f557c0ac
+SOURCES = {}   # dataset -> the files its official source publishes (see `download.ensure`); each dataset's section below fills its entry
 
-def fetch(name: str, where, download_fn) -> None:
-    "Run `download_fn()`; if it fails, raise the one-line 'not found ... and the download failed: reason' error."
-    try: download_fn()
-    except Exception as e:
-        raise FileNotFoundError(f"{name} not found under {where} and the download failed: {one_line(e)}") from None
+def fetch_dataset(name: str, # one of `DATASETS`
+                  root='~/data', # the data root
+                  download: bool = True, # fetch what is missing; False keeps the machine offline (a missing file is a one-line error)
+                  need: list | None = None, # paths relative to `root` to make sure of; None: all that the dataset's sources give
+                  progress: bool = True, # progress bars while downloading
+                  log=print, # where the one line per fetched archive goes
+                 ) -> list:
+    "Make sure dataset `name`'s files are under `root`, fetching and verifying what is missing; returns the archives downloaded."
+    entries = with_overrides(check_dataset(name), SOURCES.get(name, []))
+    if need is None: need = [g for e in entries if not e.get('optional') for g in e['gives']]
+    return ensure(name, root, need, entries, download, progress, log)
 
 # %% ../nbs/02_data.ipynb #16
 CIFAR_FILES = {
@@ -120,6 +126,8 @@ CIFAR_FILES = {
                      md5={'train': '16019d7e3df5f24257cddd939b257f8d', 'test': 'f0ef6b0ae62326f3e7ffdfab6717acfc',
                           'meta': '7973b15100ade9c7d40fb424638fde48'}),
 }
+SOURCES.update({n: [dict(file=t['archive'], url=t['url'], md5=t['archive_md5'], gives=[f"{t['folder']}/{f}" for f in t['md5']])]
+                for n, t in CIFAR_FILES.items()})
 
 # %% ../nbs/02_data.ipynb #18
 def read_pickle(name: str, path) -> dict:
@@ -146,24 +154,18 @@ def read_cifar_batch(name: str, path, labels_key: str, num_classes: int) -> tupl
 def load_cifar(name: str, # 'CIFAR10' or 'CIFAR100'
                root, # the folder holding `cifar-10-batches-py` / `cifar-100-python`
                split: str = 'train', # 'train' or 'test'
-               download: bool = False, # fetch the archive with torchvision's downloader if files are missing
+               download: bool = True, # fetch (and verify) the archive if files are missing; False: a one-line error instead
                verify: bool = True, # check every file's md5 before reading it
-               md5: dict | None = None, # file name -> md5; default: torchvision's sums in `CIFAR_FILES`
+               md5: dict | None = None, # file name -> md5; default: torchvision's sums in `CIFAR_FILES` (or a mirror's: `known_sums`)
               ) -> TensorDataset:
     "One split of CIFAR-10 or CIFAR-100 (fine labels) from the python-pickle tree under `root`."
     check_split(name, split)
     t, root = CIFAR_FILES[name], Path(root).expanduser()
     folder = root / t['folder']
     files = t['files'][split] + (t['meta'],)
-    missing = [f for f in files if not (folder / f).is_file()]
-    if missing:
-        if not download: raise not_found(name, folder, missing)
-        from torchvision.datasets.utils import download_and_extract_archive
-        fetch(name, folder, lambda: download_and_extract_archive(t['url'], download_root=str(root), filename=t['archive'], md5=t['archive_md5']))
-        missing = [f for f in files if not (folder / f).is_file()]
-        if missing: raise FileNotFoundError(f"{name}: the downloaded archive has no {', '.join(missing)} under {folder}")
+    fetch_dataset(name, root, download, [f"{t['folder']}/{f}" for f in files])
     if verify:
-        sums = t['md5'] if md5 is None else md5
+        sums = known_sums(name, t['md5']) if md5 is None else md5
         check_md5(name, folder, {f: sums[f] for f in files})
     num_classes = DATA_INFO[name]['num_classes']
     classes = read_pickle(name, folder / t['meta']).get(t['names_key'])
@@ -175,11 +177,13 @@ def load_cifar(name: str, # 'CIFAR10' or 'CIFAR100'
 
 # %% ../nbs/02_data.ipynb #22
 FMNIST_FILES = dict(
-    folder='FashionMNIST/raw',
+    folder='FashionMNIST/raw', url='http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
     files={'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'), 'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')},
     gz_md5={'train-images-idx3-ubyte.gz': '8d4fb7e6c68d591d4c3dfef9ec88bf0d', 'train-labels-idx1-ubyte.gz': '25c81989df183df01b3e8a0aad5dffbe',
             't10k-images-idx3-ubyte.gz': 'bef4ecab320f06d8554ea6380940ec79', 't10k-labels-idx1-ubyte.gz': 'bb300cfdad3c16e7a12a480ee83cd310'},
     classes=('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'))
+SOURCES['FASHIONMNIST'] = [dict(file=gz, url=FMNIST_FILES['url'] + gz, md5=m, dir=FMNIST_FILES['folder'], gives=[f"{FMNIST_FILES['folder']}/{gz[:-3]}"])
+                           for gz, m in FMNIST_FILES['gz_md5'].items()]
 
 def read_idx(name: str, path) -> np.ndarray:
     "A uint8 idx file as an array, its header checked against its length (one-line ValueError naming the file)."
@@ -196,7 +200,7 @@ def read_idx(name: str, path) -> np.ndarray:
 
 def load_fashionmnist(root, # the folder holding `FashionMNIST/raw`
                       split: str = 'train', # 'train' or 'test'
-                      download: bool = False, # fetch the four files with torchvision's FashionMNIST if missing
+                      download: bool = True, # fetch (and verify) the split's two .gz files if missing; False: a one-line error instead
                       verify: bool = True, # check the md5 of the .gz archives kept beside the raw files, when present
                       md5: dict | None = None, # .gz name -> md5; default: torchvision's sums in `FMNIST_FILES`
                      ) -> TensorDataset:
@@ -204,13 +208,9 @@ def load_fashionmnist(root, # the folder holding `FashionMNIST/raw`
     name = 'FASHIONMNIST'; check_split(name, split)
     root = Path(root).expanduser(); folder = root / FMNIST_FILES['folder']
     files = FMNIST_FILES['files'][split]
-    missing = [f for f in files if not (folder / f).is_file()]
-    if missing:
-        if not download: raise not_found(name, folder, missing)
-        import torchvision
-        fetch(name, folder, lambda: torchvision.datasets.FashionMNIST(str(root), train=split == 'train', download=True))
+    fetch_dataset(name, root, download, [f"{FMNIST_FILES['folder']}/{f}" for f in files])
     if verify:
-        sums = FMNIST_FILES['gz_md5'] if md5 is None else md5
+        sums = known_sums(name, FMNIST_FILES['gz_md5']) if md5 is None else md5
         check_md5(name, folder, {f + '.gz': sums[f + '.gz'] for f in files if (folder / (f + '.gz')).is_file()})
     x, y = read_idx(name, folder / files[0]), read_idx(name, folder / files[1])
     if x.ndim != 3 or x.shape[1:] != (28, 28) or y.ndim != 1 or len(x) != len(y):
@@ -219,11 +219,18 @@ def load_fashionmnist(root, # the folder holding `FashionMNIST/raw`
     return TensorDataset(torch.from_numpy(x.copy())[:, None], torch.from_numpy(y.astype(np.int64)),
                          list(FMNIST_FILES['classes']), name, split)
 
+# %% ../nbs/02_data.ipynb #bb055984
+SPEECH_SHA256 = {'speech_commands_v0.02': 'af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58',
+                 'speech_commands_v0.01': '743935421bb51cccdb6bdd152e04c5c70274e935c82119ad7faeec31780d811d'}   # torchaudio's
+SOURCES['COMMAND'] = [dict(file=f'{v}.tar.gz', url=f'http://download.tensorflow.org/data/{v}.tar.gz', sha256=s, into=f'SpeechCommands/{v}',
+                           gives=[f'SpeechCommands/{v}/validation_list.txt', f'SpeechCommands/{v}/testing_list.txt'],
+                           optional=v != 'speech_commands_v0.02') for v, s in SPEECH_SHA256.items()]
+
 # %% ../nbs/02_data.ipynb #25
 def load_dataset(name: str, # one of `DATASETS`
                  root: str | Path = '~/data', # the folder that holds (or will hold) the downloaded data
                  split: str = 'train', # 'train', 'test' (or 'validation' for COMMAND)
-                 download: bool = False, # fetch the data into `root` if it is missing
+                 download: bool = True, # fetch what is missing into `root` (verified); False: never touch the network
                  verify: bool = True, # check the files' checksums
                 ) -> TensorDataset:
     "Load one split of a dataset as tensors."

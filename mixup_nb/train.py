@@ -43,7 +43,7 @@ class TrainConfig:
     milestones: list | None = None # epochs where lr is multiplied by gamma; None: the recipe's
     gamma: float | None = None # lr decay factor; None: the recipe's
     data_root: str = '~/data' # where datasets live (and are downloaded to)
-    download: bool = False # download a missing dataset into data_root
+    download: bool = True # fetch what the dataset is missing into data_root (verified); False: never touch the network
     verify: bool = True # check dataset checksums
     out_dir: str = '.' # results/ and checkpoint/ go under this folder
     name: str | None = None # run name used in file names; None: '<dataset>_alpha<alpha>'

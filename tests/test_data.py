@@ -171,30 +171,38 @@ def test_speechcommands_corrupt_cache_is_rebuilt(tmp_path):
 
 # ---------------------------------------------------------------- bad input: one-line errors
 
+HAND = {'CIFAR10': 'save https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz as {root}/cifar-10-python.tar.gz',
+        'CIFAR100': 'save https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz as {root}/cifar-100-python.tar.gz',
+        'FASHIONMNIST': 'save train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz from http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/ into {root}/FashionMNIST/raw',
+        'COMMAND': 'save http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz as {root}/speech_commands_v0.02.tar.gz'}
+
+
 @pytest.mark.parametrize('name,where', [('CIFAR10', 'cifar-10-batches-py'), ('CIFAR100', 'cifar-100-python'),
                                         ('FASHIONMNIST', 'FashionMNIST/raw'), ('COMMAND', 'SpeechCommands/speech_commands_v0.02')])
 def test_missing_without_download(tmp_path, name, where):
-    msg = one_line_error(FileNotFoundError, lambda: load_dataset(name, tmp_path, 'train'))
-    assert msg == f"{name} not found under {tmp_path / where} (pass download=True / -p download True to fetch it)"
+    msg = one_line_error(FileNotFoundError, lambda: load_dataset(name, tmp_path, 'train', download=False))
+    assert msg == (f"{name} not found under {tmp_path / where}, and download=False keeps this machine offline. To place it by hand: "
+                   f"{HAND[name].format(root=tmp_path)} (it is checked and unpacked at the next run); or allow the download (download=True, drop --no-download)")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize('name,where', [('CIFAR10', 'cifar-10-batches-py'), ('CIFAR100', 'cifar-100-python'),
                                         ('FASHIONMNIST', 'FashionMNIST/raw'), ('COMMAND', 'SpeechCommands/speech_commands_v0.02')])
 def test_missing_and_download_fails(tmp_path, monkeypatch, no_proxy, name, where):
-    # every downloader pointed at a closed local port: what a machine without network sees
-    for k in CIFAR_FILES: monkeypatch.setitem(CIFAR_FILES[k], 'url', DEAD_URL + CIFAR_FILES[k]['archive'])
-    monkeypatch.setattr(torchvision.datasets.FashionMNIST, 'mirrors', [DEAD_URL])
-    monkeypatch.setattr(audio, 'SPEECHCOMMANDS_URL', DEAD_URL + 'speech_commands_v0.02.tar.gz')
-    msg = one_line_error(FileNotFoundError, lambda: load_dataset(name, tmp_path, 'train', download=True))
-    assert msg.startswith(f"{name} not found under {tmp_path / where} and the download failed: "), msg
-    assert len(msg) > len(f"{name} not found under {tmp_path / where} and the download failed: ") + 5   # a reason is given
+    # every source pointed at a closed local port: what a machine without network sees
+    import mixup_nb.data as data
+    monkeypatch.setitem(data.SOURCES, name, [{**e, 'url': DEAD_URL + e['file']} for e in data.SOURCES[name]])
+    msg = one_line_error(FileNotFoundError, lambda: load_dataset(name, tmp_path, 'train'))
+    assert msg.startswith(f"{name} not found under {tmp_path / where}, and fetching {DEAD_URL}"), msg
+    assert ' failed: <urlopen error' in msg and msg.endswith("(it is checked and unpacked at the next run)"), msg
+    assert list(tmp_path.iterdir()) == []                              # nothing half-written, not even a folder
 
 
 def test_incomplete_cifar_names_missing_file(tmp_path):
     info = write_cifar10(tmp_path); (info['folder'] / 'data_batch_4').unlink()
-    msg = one_line_error(FileNotFoundError, lambda: load_dataset('CIFAR10', tmp_path, 'train', verify=False))
-    assert msg == f"CIFAR10 not found under {info['folder']}: missing data_batch_4 (pass download=True / -p download True to fetch it)"
-    assert len(load_dataset('CIFAR10', tmp_path, 'test', verify=False)) == 20    # the test split needs no training batch
+    msg = one_line_error(FileNotFoundError, lambda: load_dataset('CIFAR10', tmp_path, 'train', download=False, verify=False))
+    assert msg.startswith(f"CIFAR10 not found under {info['folder']}: missing data_batch_4, and download=False keeps this machine offline.")
+    assert len(load_dataset('CIFAR10', tmp_path, 'test', download=False, verify=False)) == 20    # the test split needs no training batch
 
 
 @pytest.mark.parametrize('name,writer,first', [('CIFAR10', write_cifar10, 'data_batch_1'), ('CIFAR100', write_cifar100, 'train')])
