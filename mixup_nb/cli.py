@@ -14,8 +14,8 @@ from .download import DataError
 from .train import TrainConfig, resolve_config, fit, run_paths
 
 # %% auto #0
-__all__ = ['positive_int', 'nonneg_float', 'positive_float', 'unit_float', 'parse_milestones', 'build_parser', 'config_from_args',
-           'main']
+__all__ = ['positive_int', 'nonneg_float', 'positive_float', 'unit_float', 'fraction', 'parse_milestones', 'build_parser',
+           'config_from_args', 'main']
 
 # %% ../nbs/06_cli.ipynb #5
 def parse_milestones(s: str) -> list:
@@ -44,6 +44,7 @@ positive_int = _number(int, lambda v: v >= 1, 'an integer >= 1')
 nonneg_float = _number(float, lambda v: 0 <= v < float('inf'), 'a number >= 0')
 positive_float = _number(float, lambda v: 0 < v < float('inf'), 'a number > 0')
 unit_float = _number(float, lambda v: 0 <= v < 1, 'a number in [0, 1)')
+fraction = _number(float, lambda v: 0 <= v <= 1, 'a number in [0, 1]')
 
 # %% ../nbs/06_cli.ipynb #8
 def _recipe_epilog() -> str:
@@ -73,6 +74,8 @@ def build_parser(prog: str = 'mixup-train') -> argparse.ArgumentParser:
     g.add_argument('--model', metavar='NAME', help=f"one of {', '.join(MODELS)} (default: the dataset's recipe model)")
     g.add_argument('--alpha', type=nonneg_float, help="mixup's Beta(alpha, alpha); 0 = ERM (default: the recipe's alpha)")
     g.add_argument('--seed', type=int, default=0, help="seeds python, numpy, torch and the data/mixup generator; every run is seeded, 0 included (default: 0)")
+    g.add_argument('--label-noise', type=fraction, default=0.0, metavar='P', help="share of training labels redrawn uniformly from all "
+                   "classes, drawn from --seed and saved with the run; the test labels are kept (paper section 3.4; default: 0 = clean)")
     g.add_argument('--name', help="run name in the file names (default: <DATASET>_alpha<alpha>)")
     g = p.add_argument_group('optimization (default: the recipe)')
     g.add_argument('--epoch', '--epochs', dest='epochs', type=positive_int, metavar='N', help="training epochs")
@@ -125,7 +128,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     try:
         # resolve_config fills the other fields from the recipe; alpha too here (TrainConfig's own default is 1.0)
         kw.setdefault('alpha', get_recipe(dataset, model).alpha)
-        cfg = TrainConfig(dataset=dataset, model=model, seed=args.seed, name=args.name, data_root=args.data_root,
+        cfg = TrainConfig(dataset=dataset, model=model, seed=args.seed, label_noise=args.label_noise, name=args.name, data_root=args.data_root,
                           download=args.download, verify=args.verify, out_dir=args.out, device=args.device, amp=args.amp,
                           channels_last=args.channels_last, compile=args.compile, deterministic=args.deterministic,
                           resume=args.resume, progress=args.progress, sync_bn=args.sync_bn, **kw)
@@ -137,7 +140,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
 def _describe(cfg: TrainConfig) -> str:
     ms = '-'.join(map(str, cfg.milestones))
     sched = f"x{cfg.gamma:g} after {ms}" if ms else "constant"
-    method = 'ERM' if cfg.alpha == 0 else f'mixup alpha {cfg.alpha:g}'
+    method = ('ERM' if cfg.alpha == 0 else f'mixup alpha {cfg.alpha:g}') + (f', {cfg.label_noise:.0%} label noise' if cfg.label_noise else '')
     return (f"{cfg.model} on {cfg.dataset}, {method}, seed {cfg.seed}: {cfg.epochs} epoch{'s' * (cfg.epochs != 1)}, "
             f"batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr:g} ({sched}), weight decay {cfg.weight_decay:g}")
 

@@ -14,9 +14,9 @@ from .download import ChecksumMismatch, DatasetUnavailable, ensure, one_line, ov
 
 # %% auto #0
 __all__ = ['DATA_INFO', 'DATASETS', 'SOURCES', 'CIFAR_FILES', 'FMNIST_FILES', 'SPEECH_SHA256', 'TensorDataset', 'check_dataset',
-           'check_split', 'load_digits_split', 'file_md5', 'check_md5', 'known_sums', 'fetch_dataset', 'read_pickle',
-           'read_cifar_batch', 'load_cifar', 'read_idx', 'load_fashionmnist', 'load_dataset', 'crop_flip_bank',
-           'crop_windows', 'crop_offsets', 'random_crop_flip', 'DeviceLoader']
+           'check_split', 'load_digits_split', 'corrupt_labels', 'file_md5', 'check_md5', 'known_sums', 'fetch_dataset',
+           'read_pickle', 'read_cifar_batch', 'load_cifar', 'read_idx', 'load_fashionmnist', 'load_dataset',
+           'crop_flip_bank', 'crop_windows', 'crop_offsets', 'random_crop_flip', 'DeviceLoader']
 
 # %% ../nbs/02_data.ipynb #5
 @dataclass
@@ -68,6 +68,25 @@ def load_digits_split(split: str) -> TensorDataset:
     idx = np.sort(idx_tr if split == 'train' else idx_te)
     return TensorDataset(torch.from_numpy(x[idx]), torch.from_numpy(d.target[idx].astype(np.int64)),
                          [str(c) for c in range(10)], 'DIGITS', split)
+
+# %% ../nbs/02_data.ipynb #4640a5cb
+def corrupt_labels(y: torch.Tensor, # int64 labels in 0..num_classes - 1
+                   fraction: float, # share of the examples whose label is redrawn, in [0, 1]
+                   num_classes: int, # K: a redrawn label is uniform over all K classes (it may stay the same)
+                   generator: torch.Generator | None = None, # CPU source of randomness: which examples, and their new labels
+                  ) -> torch.Tensor:
+    "A copy of `y` in which a random `fraction` of the examples get a label drawn uniformly from all `num_classes` classes."
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
+        raise ValueError(f"label noise fraction must be a number in [0, 1], got {fraction!r}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {int(y.min())}..{int(y.max())}")
+    k = round(fraction * len(y))
+    idx = torch.randperm(len(y), generator=generator)[:k]              # which examples
+    new = torch.randint(0, num_classes, (k,), generator=generator)     # their labels, uniform over all classes
+    out = y.clone(); out[idx.to(y.device)] = new.to(y.device, y.dtype)
+    return out
 
 # %% ../nbs/02_data.ipynb #13
 def file_md5(path, chunk: int = 1 << 20) -> str:

@@ -5,7 +5,7 @@
 # %% ../nbs/07_experiment.ipynb #2
 from __future__ import annotations
 import os, time, json
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 import numpy as np
 from .core import atomic_write_json, get_device, provenance
@@ -28,6 +28,7 @@ def summarize_runs(runs: list) -> list:
         out.append(row)
     return out
 
+_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}   # a field a run predates reads as its default
 _RUN_FLAGS = ('resume', 'progress', 'out_dir', 'data_root', 'download')  # config fields that do not change what a run computes
 
 def finished_run(metrics: dict | None, # the content of a metrics.json, or None
@@ -37,7 +38,7 @@ def finished_run(metrics: dict | None, # the content of a metrics.json, or None
     "The run of `metrics` with the same configuration as `config` and all its epochs done, or None."
     for r in (metrics or {}).get('runs', []):
         c = r.get('config', {})
-        same = all(c.get(k) == v for k, v in config.items() if k not in _RUN_FLAGS)
+        same = all(c.get(k, _DEFAULTS.get(k)) == v for k, v in config.items() if k not in _RUN_FLAGS)
         if same and r.get('epochs_run') == config['epochs'] and (run_dir is None or (Path(run_dir) / r['csv']).exists()):
             return r
     return None

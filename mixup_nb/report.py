@@ -272,7 +272,7 @@ def collect_runs(runs_dir, # the folder to search, recursively, for metrics.json
     "One row per finished run under `runs_dir` (every metrics.json, recursively), duplicates across folders counted once."
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir(): raise FileNotFoundError(f"runs_dir {str(runs_dir)!r} is not a folder: give the folder that holds the run folders (default 'runs')")
-    rows, unfinished, unreadable = [], 0, []
+    rows, unfinished, unreadable, noisy = [], 0, [], 0
     for p in sorted(runs_dir.rglob('metrics.json')):
         try: m = json.loads(p.read_text())
         except (OSError, ValueError): unreadable.append(str(p)); continue
@@ -280,6 +280,7 @@ def collect_runs(runs_dir, # the folder to search, recursively, for metrics.json
         for r in m.get('runs', []):
             c = r['config']
             if r.get('epochs_run') != c.get('epochs'): unfinished += 1; continue
+            if c.get('label_noise', 0.0): noisy += 1; continue     # corrupted labels: the memorization table's, not these
             rows.append({'dataset': c['dataset'], 'model': c['model'], 'arch': paper_model(c['model']), 'alpha': float(r['alpha']),
                          'seed': r['seed'], 'epochs': c['epochs'], 'median10_test_error': r['median10_test_error'],
                          'final_test_error': r['final_test_error'], 'final_test_ece': r.get('final_test_ece'),
@@ -292,6 +293,7 @@ def collect_runs(runs_dir, # the folder to search, recursively, for metrics.json
     df = df.sort_values('time_utc').drop_duplicates(['dataset', 'model', 'alpha', 'recipe', 'seed'], keep='last').reset_index(drop=True)
     if unreadable: log(f"skipped {len(unreadable)} unreadable metrics.json: {', '.join(unreadable)}")
     if unfinished: log(f"left out {unfinished} unfinished run(s) (fewer epochs run than configured)")
+    if noisy: log(f"left out {noisy} run(s) trained on corrupted labels (label_noise > 0: see the memorization table)")
     if n > len(df): log(f"counted {n - len(df)} duplicate run(s) once (same dataset, model, alpha, recipe and seed in several folders)")
     return df
 

@@ -15,16 +15,17 @@ import torch.distributed as dist
 
 from .core import atomic_write, atomic_write_text, atomic_write_json, get_device, provenance
 from .mixup import mixup_data, mixup_criterion, mixed_correct
-from .data import DATA_INFO, load_dataset, check_dataset, DeviceLoader, TensorDataset
+from .data import DATA_INFO, load_dataset, check_dataset, DeviceLoader, TensorDataset, corrupt_labels
 from .models import get_model, MODELS, check_model_input
 from .recipes import get_recipe
 
 # %% auto #0
-__all__ = ['CSV_FIELDS', 'TIME_FIELDS', 'CKPT_FORMAT', 'RESULT_FIELDS', 'TrainConfig', 'resolve_config', 'run_paths', 'csv_text',
-           'write_csv', 'write_logs', 'expected_calibration_error', 'eval_metrics', 'evaluate', 'amp_setup',
-           'train_step', 'shard_slice', 'train_one_epoch', 'seed_everything', 'get_rng_state', 'set_rng_state',
-           'save_checkpoint', 'load_checkpoint', 'check_resume_config', 'TrainingInterrupted', 'StopFlag',
-           'progress_bar', 'dist_setup', 'make_optimizer', 'save_predictions', 'summarize_history', 'fit']
+__all__ = ['CSV_FIELDS', 'TIME_FIELDS', 'NOISE_FIELDS', 'CKPT_FORMAT', 'RESULT_FIELDS', 'TrainConfig', 'resolve_config',
+           'run_paths', 'csv_text', 'write_csv', 'write_logs', 'expected_calibration_error', 'eval_metrics', 'evaluate',
+           'amp_setup', 'train_step', 'shard_slice', 'train_one_epoch', 'seed_everything', 'get_rng_state',
+           'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'check_resume_config', 'TrainingInterrupted',
+           'StopFlag', 'progress_bar', 'dist_setup', 'label_noise_generator', 'noisy_labels', 'memorization_metrics',
+           'make_optimizer', 'save_predictions', 'summarize_history', 'fit']
 
 # %% ../nbs/05_train.ipynb #5
 @dataclass
@@ -34,6 +35,7 @@ class TrainConfig:
     model: str | None = None # a key of mixup_nb.models.MODELS; None: the recipe's
     alpha: float = 1.0 # mixup's Beta(alpha, alpha); 0 = ERM
     seed: int = 0 # seeds python, numpy, torch and the data/mixup generator
+    label_noise: float = 0.0 # share of training labels redrawn uniformly from all classes, from the seed (section 3.4); 0 = clean
     epochs: int | None = None # None: the recipe's
     batch_size: int | None = None # the global batch (split over processes under torchrun); None: the recipe's
     lr: float | None = None # initial learning rate; None: the recipe's
@@ -79,6 +81,9 @@ def resolve_config(cfg: TrainConfig | None = None, **overrides) -> TrainConfig:
     _check(all(b > a for a, b in zip(cfg.milestones, cfg.milestones[1:])) and all(m >= 1 for m in cfg.milestones),
            f"lr milestones must be increasing epochs >= 1, got {cfg.milestones}")
     _check(isinstance(cfg.seed, int), f"seed must be an integer, got {cfg.seed!r}")
+    _check(isinstance(cfg.label_noise, (int, float)) and not isinstance(cfg.label_noise, bool) and 0 <= cfg.label_noise <= 1,
+           f"label_noise must be a number in [0, 1] (the share of training labels redrawn; 0 = clean), got {cfg.label_noise!r}")
+    cfg.label_noise = float(cfg.label_noise)
     for f in ('amp', 'channels_last', 'compile', 'deterministic', 'resume', 'progress', 'sync_bn'):
         _check(isinstance(getattr(cfg, f), bool), f"{f} must be True or False, got {getattr(cfg, f)!r}")
     cfg.alpha = float(cfg.alpha)
@@ -88,6 +93,7 @@ def resolve_config(cfg: TrainConfig | None = None, **overrides) -> TrainConfig:
 # %% ../nbs/05_train.ipynb #9
 CSV_FIELDS = ['epoch', 'lr', 'train_loss', 'train_acc_mixed', 'test_loss', 'test_error', 'test_ece']
 TIME_FIELDS = ['epoch', 'seconds']
+NOISE_FIELDS = ['train_error_noisy', 'train_error_true', 'memorized']   # runs on corrupted labels only (section 3.4)
 
 def run_paths(cfg: TrainConfig) -> dict:
     "Where a run's CSV log, timings, predictions and checkpoints live."
@@ -95,6 +101,7 @@ def run_paths(cfg: TrainConfig) -> dict:
     return {'csv': out / 'results' / f"log_{cfg.model}_{cfg.name}_{cfg.seed}.csv",
             'times': out / 'results' / f"time_{cfg.model}_{cfg.name}_{cfg.seed}.csv",
             'pred': out / 'results' / f"pred_{cfg.model}_{cfg.name}_{cfg.seed}.npz",
+            'labels': out / 'results' / f"labels_{cfg.model}_{cfg.name}_{cfg.seed}.npz",
             'last': out / 'checkpoint' / f"ckpt_{cfg.name}_last_{cfg.seed}.pt",
             'best': out / 'checkpoint' / f"ckpt_{cfg.name}_best_{cfg.seed}.pt"}
 
@@ -109,7 +116,8 @@ def write_csv(path, rows: list, fields=CSV_FIELDS) -> Path:
 
 def write_logs(paths: dict, history: list, only_if_changed: bool = False) -> None:
     "Derive the run's CSV and timing file from its history (the checkpoint's), atomically."
-    for key, flds in (('csv', CSV_FIELDS), ('times', TIME_FIELDS)):
+    noisy = [f for f in NOISE_FIELDS if history and f in history[0]]
+    for key, flds in (('csv', CSV_FIELDS + noisy), ('times', TIME_FIELDS)):
         text = csv_text(history, flds)
         if only_if_changed and paths[key].exists() and paths[key].read_bytes() == text.encode('utf-8'): continue
         atomic_write_text(paths[key], text)
@@ -305,14 +313,14 @@ def load_checkpoint(path) -> dict:
     return ck
 
 # %% ../nbs/05_train.ipynb #35
-RESULT_FIELDS = ('dataset', 'model', 'alpha', 'seed', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma', 'amp')
+RESULT_FIELDS = ('dataset', 'model', 'alpha', 'seed', 'label_noise', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma', 'amp')
 
 def check_resume_config(saved: dict, # the checkpoint's config
                         cfg: TrainConfig, # the run asked for
                         path='checkpoint', # named in the error
                        ) -> None:
     "Raise a one-line error if `cfg` differs from the checkpoint's config in a field that changes results."
-    diff = [f for f in RESULT_FIELDS if saved.get(f) != getattr(cfg, f)]
+    diff = [f for f in RESULT_FIELDS if saved.get(f, 0.0 if f == 'label_noise' else None) != getattr(cfg, f)]  # older checkpoints: clean labels
     if diff:
         was = ', '.join(f"{f}={saved.get(f)!r}" for f in diff); now = ', '.join(f"{f}={getattr(cfg, f)!r}" for f in diff)
         raise ValueError(f"cannot resume from {path}: it was trained with {was} but this run asks {now}; "
@@ -400,6 +408,40 @@ def _evaluate_all(model, loader, amp_dtype, world: int) -> dict:
     parts = _gather((ev['test_loss'] * len(ev['y']), ev['conf'], ev['pred'], ev['y']), world)
     return eval_metrics(sum(p[0] for p in parts), *(np.concatenate([p[i] for p in parts]) for i in (1, 2, 3)))
 
+# %% ../nbs/05_train.ipynb #c1ad0088
+def label_noise_generator(seed: int) -> torch.Generator:
+    "The generator that draws a run's corrupted labels: set by the run's seed, apart from the stream that shuffles and mixes."
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed % 2**64, 0x3_4]).generate_state(1)[0]))
+
+def noisy_labels(cfg: TrainConfig, # a resolved config with `label_noise` > 0
+                 ds: TensorDataset, # the clean training set
+                 path=None, # where to save the labels (None: do not save)
+                 check_saved: bool = False, # resuming: check them against the file at `path` instead of writing it
+                ) -> torch.Tensor:
+    "The corrupted training labels of the run `cfg`, drawn from its seed; saved atomically to `path`, or checked against it."
+    y = corrupt_labels(ds.y, cfg.label_noise, len(ds.classes), label_noise_generator(cfg.seed))
+    if path is None: return y
+    if check_saved and Path(path).exists():
+        with np.load(path) as z: saved = z['y_train']
+        _check(np.array_equal(saved, y.numpy()), f"cannot resume: the corrupted labels in {path} are not the ones seed {cfg.seed} draws "
+                                                 f"at label_noise={cfg.label_noise:g}; start a new run (resume=False)")
+        return y
+    def w(tmp):
+        with open(tmp, 'wb') as f:
+            np.savez(f, y_train=y.numpy(), y_true=ds.y.numpy(), changed=np.flatnonzero(y.numpy() != ds.y.numpy()),
+                     label_noise=np.float64(cfg.label_noise), seed=np.int64(cfg.seed))
+    atomic_write(path, w)
+    return y
+
+def memorization_metrics(pred: np.ndarray, # predicted class of every training example (clean inputs)
+                         y_train: np.ndarray, # the corrupted labels trained on
+                         y_true: np.ndarray, # the original labels
+                        ) -> dict:
+    "Training error (%) against the corrupted and the true labels, and the share (%) of changed labels the network reproduces."
+    changed = y_train != y_true
+    return {'train_error_noisy': float(100 * np.mean(pred != y_train)), 'train_error_true': float(100 * np.mean(pred != y_true)),
+            'memorized': float(100 * np.mean(pred[changed] == y_train[changed])) if changed.any() else math.nan}
+
 # %% ../nbs/05_train.ipynb #47
 def make_optimizer(model: nn.Module, cfg: TrainConfig):
     "The recipe's optimizer and its step-wise lr schedule (multiplied by `gamma` at each milestone epoch)."
@@ -472,6 +514,10 @@ def _fit(cfg, data, log, callback, rank, world, device) -> dict:
         root = Path(cfg.data_root).expanduser()
         data = tuple(load_dataset(cfg.dataset, root, s, download=cfg.download, verify=cfg.verify) for s in ('train', 'test'))
     train_ds, test_ds = data
+    true_y = None
+    if cfg.label_noise > 0:   # section 3.4: train on corrupted labels; the test labels stay as they are
+        true_y = train_ds.y
+        train_ds = replace(train_ds, y=noisy_labels(cfg, train_ds, paths['labels'] if rank == 0 else None, check_saved=ck is not None))
     if ck is not None:
         _check((ck['n_train'], ck['n_test']) == (len(train_ds), len(test_ds)),
                f"cannot resume from {paths['last']}: it was trained on {ck['n_train']} train / {ck['n_test']} test examples, this data has {len(train_ds)} / {len(test_ds)}")
@@ -485,6 +531,7 @@ def _fit(cfg, data, log, callback, rank, world, device) -> dict:
     scaler = torch.amp.GradScaler(device.type) if use_scaler else None
     train_dl = DeviceLoader(train_ds, cfg.batch_size, device, shuffle=True, augment=DATA_INFO[cfg.dataset]['augment'], generator=gen)
     test_dl = DeviceLoader(_shard_ds(test_ds, rank, world), 500, device)
+    fit_dl = DeviceLoader(_shard_ds(train_ds, rank, world), 500, device) if true_y is not None else None   # the memorization curve
     speed = {'device': str(device), 'amp': cfg.amp, 'amp_dtype': str(amp_dtype).replace('torch.', '') if amp_dtype else None,
              'grad_scaler': use_scaler, 'channels_last': channels_last, 'compile': cfg.compile, 'world_size': world,
              'backend': dist.get_backend() if world > 1 else None, 'sync_bn': sync_bn}
@@ -532,6 +579,8 @@ def _fit(cfg, data, log, callback, rank, world, device) -> dict:
                                               f"resumable checkpoint written to {paths['last']}; rerun with resume=True (--resume) to continue", stop.signum)
                 sched.step()
                 ev = _evaluate_all(eval_model, test_dl, amp_dtype, world)
+                mem = {} if fit_dl is None else memorization_metrics(_evaluate_all(eval_model, fit_dl, amp_dtype, world)['pred'],
+                                                                     train_ds.y.numpy(), true_y.numpy())
             except FloatingPointError as e:
                 kept = f"the last good checkpoint {paths['last']} is kept" if paths['last'].exists() else "no checkpoint had been written yet"
                 raise FloatingPointError(f"{tag} {e}: stopped; {kept}") from None
@@ -543,7 +592,7 @@ def _fit(cfg, data, log, callback, rank, world, device) -> dict:
             finally:
                 if bar is not None: bar.close()
             row = {'epoch': epoch + 1, 'lr': float(lr), **{k: float(v) for k, v in tr.items()},
-                   **{k: float(ev[k]) for k in ('test_loss', 'test_error', 'test_ece')}, 'seconds': time.perf_counter() - t0}
+                   **{k: float(ev[k]) for k in ('test_loss', 'test_error', 'test_ece')}, **mem, 'seconds': time.perf_counter() - t0}
             history.append(row)
             improved = row['test_error'] < best
             if improved: best, best_epoch = row['test_error'], epoch + 1
