@@ -8,8 +8,8 @@ import math
 import pandas as pd
 
 # %% auto #0
-__all__ = ['REFERENCE_COLUMNS', 'REFERENCE_ROWS', 'MODEL_ARCH', 'DATASET_TITLES', 'PAPER_TABLES', 'reference_table',
-           'paper_model', 'paper_error', 'format_paper']
+__all__ = ['REFERENCE_COLUMNS', 'REFERENCE_ROWS', 'MODEL_ARCH', 'DATASET_TITLES', 'PAPER_TABLES', 'CLAIM_COLUMNS', 'CLAIM_ROWS',
+           'reference_table', 'paper_model', 'paper_error', 'format_paper', 'claim_table', 'paper_claim']
 
 # %% ../nbs/09_reference.ipynb #5
 _HZ_SRC = ("hongyi-zhang/mixup README.md (median test error of the last 10 of 200 epochs) and cifar/README.md; weight decay 1e-4 "
@@ -96,3 +96,30 @@ PAPER_TABLES = [
     ('FASHIONMNIST', ('PreAct ResNet-18',), (0.0, 1.0), 'test', "not in the paper: this project's addition"),
     ('DIGITS', ('DigitsNet',), (0.0, 1.0), 'test', "not in the paper: this project's offline addition"),
 ]
+
+# %% ../nbs/09_reference.ipynb #03688558
+CLAIM_COLUMNS = ('claim', 'dataset', 'model', 'setting', 'method', 'alpha', 'metric', 'error', 'mark', 'source')
+CLAIM_ROWS = [
+    # claim, dataset, model, setting (label noise share / attack), method, alpha, metric, error %, mark, source
+    *[('memorization', 'CIFAR10', 'PreAct ResNet-18', noise, method, alpha, metric, err, 'r', "section 3.4, Table 2")
+      for noise, method, alpha, best, last in [(0.2, 'ERM', 0.0, 12.7, 16.6), (0.2, 'mixup', 8.0, 5.9, 6.4),
+                                               (0.5, 'ERM', 0.0, 18.8, 44.6), (0.5, 'mixup', 32.0, 11.3, 12.7),
+                                               (0.8, 'ERM', 0.0, 36.5, 73.9), (0.8, 'mixup', 32.0, 25.3, 30.9)]
+      for metric, err in (('best', best), ('last', last))],
+    ('adversarial', 'ImageNet', 'ResNet-101', 'fgsm', 'ERM', 0.0, 'top1', 90.7, 'r', "section 3.5, white-box FGSM"),
+    ('adversarial', 'ImageNet', 'ResNet-101', 'fgsm', 'mixup', math.nan, 'top1', 75.2, 'r', "section 3.5, white-box FGSM"),
+]
+
+def claim_table(claim: str | None = None) -> pd.DataFrame:
+    "`CLAIM_ROWS` (of one claim: 'memorization' or 'adversarial') as a DataFrame."
+    df = pd.DataFrame(CLAIM_ROWS, columns=list(CLAIM_COLUMNS))
+    if claim is None: return df
+    if claim not in set(df.claim): raise ValueError(f"unknown claim {claim!r}: use {' or '.join(sorted(set(df.claim)))}")
+    return df[df.claim == claim].reset_index(drop=True)
+
+def paper_claim(claim: str, setting, method: str, metric: str) -> dict | None:
+    "The paper's number for one claim row (e.g. 'memorization', 0.5, 'ERM', 'last'), as a dict, or None."
+    t = claim_table(claim)
+    same = t.setting.map(lambda s: math.isclose(s, setting) if isinstance(s, float) and isinstance(setting, (int, float)) else s == setting)
+    hit = t[same & (t.method == method) & (t.metric == metric)]
+    return None if hit.empty else hit.iloc[0].to_dict()

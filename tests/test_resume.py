@@ -199,3 +199,21 @@ def test_compile_failure_is_one_clear_line(tmp_path, monkeypatch):
         fit(TrainConfig(**{**BASE, 'epochs': 1, 'out_dir': str(tmp_path), 'compile': True, 'name': 'broken'}), log=lambda s: None)
     msg = str(e.value)
     assert 'torch.compile failed for DigitsNet' in msg and 'rerun with compile=False' in msg and '\n' not in msg
+
+def test_label_noise_sigkill_then_resume_is_exact(tmp_path):
+    """A run on 50 % corrupted labels killed mid-epoch resumes to the run that never stopped: weights, CSV (memorization
+    columns included) and the saved labels; resuming it with another noise level is refused."""
+    import numpy as np
+    ref, out = tmp_path / 'ref', tmp_path / 'out'
+    result(run(tmp_path, ref, label_noise=0.5))
+    p = run(tmp_path, out, label_noise=0.5, kill=['step', 3, 5, 'SIGKILL'])
+    assert p.returncode == -signal.SIGKILL, (p.returncode, p.stderr[-2000:])
+    assert csv_epochs(files(out)['csv']) == [1, 2]
+    r = result(run(tmp_path, out, label_noise=0.5, resume=True))
+    assert r['resumed'] == {'finished': False, 'epoch': 2, 'step': 0}
+    assert_same_run(ref, out)
+    assert files(out)['csv'].read_text().splitlines()[0].endswith(',train_error_noisy,train_error_true,memorized')
+    la, lb = (np.load(d / 'results' / 'labels_DigitsNet_resume_3.npz') for d in (ref, out))
+    assert np.array_equal(la['y_train'], lb['y_train']) and 350 < len(la['changed']) < 460   # about 0.5 * 0.9 * 898 changed
+    p = run(tmp_path, out, label_noise=0.2, resume=True)
+    assert p.returncode != 0 and 'label_noise=0.5 but this run asks label_noise=0.2' in p.stderr
