@@ -23,16 +23,24 @@ from .reference import paper_claim, DATASET_TITLES, paper_model
 from .attacks import attack_error, input_bounds, pixel_eps
 
 # %% auto #0
-__all__ = ['claim_dir', 'noise_dir', 'run_memorization', 'memorization_table', 'memorization_history', 'plot_memorization',
-           'load_run_model', 'attack_runs', 'run_adversarial', 'adversarial_table', 'plot_adversarial',
-           'memorization_claim', 'adversarial_claim']
+__all__ = ['from_root', 'claim_dir', 'noise_dir', 'run_memorization', 'memorization_table', 'memorization_history',
+           'plot_memorization', 'load_run_model', 'attack_runs', 'run_adversarial', 'adversarial_table',
+           'plot_adversarial', 'memorization_claim', 'adversarial_claim']
 
 # %% ../nbs/13_claims.ipynb #58e546c2
-def claim_dir(claim: str, dataset: str) -> Path:
-    "`runs/<claim>/<dataset>` under the project root (else under the working folder)."
+def _root() -> Path:
     import mixup_nb
     root = Path(mixup_nb.__file__).resolve().parents[1]
-    return (root if (root / 'settings.ini').exists() else Path('.')) / 'runs' / claim / check_dataset(dataset)
+    return root if (root / 'settings.ini').exists() else Path('.').resolve()
+
+def from_root(path) -> Path:
+    "`path` with `~` expanded; a relative one is taken from the project root (else from the working folder)."
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else _root() / p
+
+def claim_dir(claim: str, dataset: str) -> Path:
+    "`runs/<claim>/<dataset>` under the project root (else under the working folder)."
+    return from_root(Path('runs') / claim / check_dataset(dataset))
 
 # %% ../nbs/13_claims.ipynb #a5686f13
 def noise_dir(noise: float) -> str:
@@ -90,7 +98,7 @@ def memorization_history(run_dir, metrics: dict) -> pd.DataFrame:
         frames.append(h.assign(label_noise=p))
     return pd.concat(frames, ignore_index=True)
 
-def plot_memorization(hist: pd.DataFrame, title: str = ''):
+def plot_memorization(hist: pd.DataFrame, title: str = '', num_classes: int = 10):
     "Training error against the corrupted and the true labels, and test error, per epoch: a column per noise level."
     levels = sorted(hist.label_noise.unique())
     fig, axes = plt.subplots(3, len(levels), figsize=(4.6 * len(levels), 9.5), squeeze=False, sharex=True)
@@ -102,7 +110,7 @@ def plot_memorization(hist: pd.DataFrame, title: str = ''):
             ax = axes[i, j]
             sns.lineplot(h, x='epoch', y=col, hue='method', hue_order=order, errorbar='sd', ax=ax, legend=(i, j) == (0, 0))
             ax.set(ylabel=what if j == 0 else '', xlabel='epoch', ylim=(0, 100 if i == 0 else None))
-            if i == 0: ax.set_title(f"{p:.0%} of the training labels redrawn\n(about {p * 0.9:.0%} wrong at 10 classes)")
+            if i == 0: ax.set_title(f"{p:.0%} of the training labels redrawn\n(about {p * (1 - 1 / num_classes):.0%} wrong at {num_classes} classes)")
             ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True)); ax.set_ylim(bottom=0)
     fig.suptitle(f"{title}: memorization of corrupted labels, mean over seeds (band: ±1 std)")
     fig.tight_layout()
