@@ -118,13 +118,16 @@ SOURCES = {}   # dataset -> the files its official source publishes (see `downlo
 def fetch_dataset(name: str, # one of `DATASETS`
                   root='~/data', # the data root
                   download: bool = True, # fetch what is missing; False keeps the machine offline (a missing file is a one-line error)
-                  need: list | None = None, # paths relative to `root` to make sure of; None: all that the dataset's sources give
+                  need: list | None = None, # paths relative to `root` to make sure of; None: what the loaders read by default
                   progress: bool = True, # progress bars while downloading
                   log=print, # where the one line per fetched archive goes
                  ) -> list:
     "Make sure dataset `name`'s files are under `root`, fetching and verifying what is missing; returns the archives downloaded."
     entries = with_overrides(check_dataset(name), SOURCES.get(name, []))
-    if need is None: need = [g for e in entries if not e.get('optional') for g in e['gives']]
+    if need is None and name == 'COMMAND':                  # the version `audio` reads by default
+        from mixup_nb.audio import speech_folder
+        need = [(speech_folder(Path(root).expanduser()) / f).relative_to(Path(root).expanduser()).as_posix() for f in ('validation_list.txt', 'testing_list.txt')]
+    if need is None: need = [g for e in entries for g in e['gives']]
     return ensure(name, root, need, entries, download, progress, log)
 
 # %% ../nbs/02_data.ipynb #16
@@ -242,8 +245,8 @@ def load_fashionmnist(root, # the folder holding `FashionMNIST/raw`
 SPEECH_SHA256 = {'speech_commands_v0.02': 'af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58',
                  'speech_commands_v0.01': '743935421bb51cccdb6bdd152e04c5c70274e935c82119ad7faeec31780d811d'}   # torchaudio's
 SOURCES['COMMAND'] = [dict(file=f'{v}.tar.gz', url=f'http://download.tensorflow.org/data/{v}.tar.gz', sha256=s, into=f'SpeechCommands/{v}',
-                           gives=[f'SpeechCommands/{v}/validation_list.txt', f'SpeechCommands/{v}/testing_list.txt'],
-                           optional=v != 'speech_commands_v0.02') for v, s in SPEECH_SHA256.items()]
+                           gives=[f'SpeechCommands/{v}/validation_list.txt', f'SpeechCommands/{v}/testing_list.txt'])
+                      for v, s in SPEECH_SHA256.items()]
 
 # %% ../nbs/02_data.ipynb #25
 def load_dataset(name: str, # one of `DATASETS`
