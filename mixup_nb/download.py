@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_download.ipynb #2
 from __future__ import annotations
-import gzip, hashlib, json, os, shutil, tarfile, tempfile, urllib.request
+import contextlib, fcntl, gzip, hashlib, json, os, shutil, tarfile, tempfile, urllib.request
 from pathlib import Path
 from .core import atomic_write
 
@@ -101,6 +101,15 @@ def _by_hand(root: Path, entries: list) -> str:
 def _digest(e: dict) -> tuple:
     return ('sha256', e['sha256']) if e.get('sha256') else ('md5', e['md5'])
 
+@contextlib.contextmanager
+def _fetch_lock(root: Path):
+    "One fetch at a time per data root on this machine (sweep workers, torchrun ranks): an flock on a file in the temp folder."
+    key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f'mixup_nb-fetch-{key}.lock', 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try: yield
+        finally: fcntl.flock(f, fcntl.LOCK_UN)
+
 def _mkdirs(path: Path) -> list:
     "Create `path` and return the folders that did not exist, deepest first (to remove them again on failure)."
     made, p = [], path
@@ -119,7 +128,11 @@ def ensure(name: str, # the dataset, for messages
           ) -> list:
     "Make every path of `need` exist under `root`, from verified archives (on disk, else downloaded); returns the archives downloaded."
     root, log = Path(root).expanduser(), log or (lambda s: None)
-    missing = [p for p in need if not (root / p).is_file()]
+    if all((root / p).is_file() for p in need): return []
+    with _fetch_lock(root): return _ensure(name, root, need, entries, download, progress, log)
+
+def _ensure(name, root, need, entries, download, progress, log) -> list:
+    missing = [p for p in need if not (root / p).is_file()]           # again, under the lock: another process may have fetched them
     if not missing: return []
     folder = root / os.path.commonpath([os.path.dirname(p) for p in need])
     where = f"{name} not found under {folder}" + (f": missing {', '.join(os.path.relpath(root / p, folder) for p in missing)}" if folder.is_dir() else '')
