@@ -272,10 +272,13 @@ def collect_runs(runs_dir, # the folder to search, recursively, for metrics.json
     "One row per finished run under `runs_dir` (every metrics.json, recursively), duplicates across folders counted once."
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir(): raise FileNotFoundError(f"runs_dir {str(runs_dir)!r} is not a folder: give the folder that holds the run folders (default 'runs')")
-    rows, unfinished, unreadable, noisy = [], 0, [], 0
+    rows, unfinished, unreadable, noisy, found = [], 0, [], 0, {}
     for p in sorted(runs_dir.rglob('metrics.json')):
-        try: m = json.loads(p.read_text())
-        except (OSError, ValueError): unreadable.append(str(p)); continue
+        try: found[p] = json.loads(p.read_text())
+        except (OSError, ValueError): unreadable.append(str(p))
+    claims = [p.parent for p, m in found.items() if m.get('claim')]   # robustness claims (nbs/13_claims): tables of their own
+    for p, m in found.items():
+        if any(p.parent.is_relative_to(d) for d in claims): noisy += len(m.get('runs', [])); continue
         t = m.get('provenance', {}).get('time_utc', '')
         for r in m.get('runs', []):
             c = r['config']
@@ -293,7 +296,7 @@ def collect_runs(runs_dir, # the folder to search, recursively, for metrics.json
     df = df.sort_values('time_utc').drop_duplicates(['dataset', 'model', 'alpha', 'recipe', 'seed'], keep='last').reset_index(drop=True)
     if unreadable: log(f"skipped {len(unreadable)} unreadable metrics.json: {', '.join(unreadable)}")
     if unfinished: log(f"left out {unfinished} unfinished run(s) (fewer epochs run than configured)")
-    if noisy: log(f"left out {noisy} run(s) trained on corrupted labels (label_noise > 0: see the memorization table)")
+    if noisy: log(f"left out {noisy} run(s) of the robustness claims (corrupted labels, attacked networks: their own tables)")
     if n > len(df): log(f"counted {n - len(df)} duplicate run(s) once (same dataset, model, alpha, recipe and seed in several folders)")
     return df
 
