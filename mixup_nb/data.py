@@ -42,6 +42,10 @@ DATA_INFO = {
                     shape=(1, 161, 101), mean=(0.0,), std=(1.0,), augment=None),
     'DIGITS': dict(kind='image', in_channels=1, num_classes=10, splits=('train', 'test'), shape=(1, 8, 8),
                    mean=(0.3,), std=(0.38,), augment=None),
+    # UCI tables (paper section 3.6), read by mixup_nb.tabular: standardized float features, in_channels = number of features
+    **{k: dict(kind='tabular', in_channels=f, num_classes=c, splits=('train', 'test'), shape=(f,), mean=(0.0,), std=(1.0,), augment=None)
+       for k, (f, c) in {'IRIS': (4, 3), 'ABALONE': (10, 3), 'ARCENE': (10000, 2), 'ARRHYTHMIA': (279, 16),
+                         'HTRU2': (8, 2), 'PHISHING': (30, 2)}.items()},
 }
 DATASETS = tuple(DATA_INFO)
 
@@ -260,6 +264,9 @@ def load_dataset(name: str, # one of `DATASETS`
     if name == 'DIGITS': return load_digits_split(split)
     if name in CIFAR_FILES: return load_cifar(name, root, split, download, verify)
     if name == 'FASHIONMNIST': return load_fashionmnist(root, split, download, verify)
+    if DATA_INFO[name]['kind'] == 'tabular':
+        from mixup_nb.tabular import load_uci
+        return load_uci(name, root, split, download, verify)
     from mixup_nb.audio import load_speechcommands
     return load_speechcommands(root, split, download, verify)
 

@@ -14,8 +14,8 @@ from torchvision.models.densenet import _DenseBlock, _Transition
 
 # %% auto #0
 __all__ = ['VGG_CFG', 'MODELS', 'count_params', 'DigitsNet', 'conv3x3', 'PreActBlock', 'PreActResNet', 'PreActResNet18',
-           'PreActResNet18_kuangliu', 'WideBasic', 'WideResNet', 'WRN28_10', 'VGG', 'VGG11', 'LeNet', 'DenseNetBC',
-           'DenseNet190', 'ModelSpec', 'check_model_name', 'get_model', 'check_model_input']
+           'PreActResNet18_kuangliu', 'WideBasic', 'WideResNet', 'WRN28_10', 'VGG', 'VGG11', 'LeNet', 'MLP',
+           'DenseNetBC', 'DenseNet190', 'ModelSpec', 'check_model_name', 'get_model', 'check_model_input']
 
 # %% ../nbs/03_models.ipynb #5
 def count_params(model: nn.Module) -> int:
@@ -177,6 +177,16 @@ class LeNet(nn.Module):
         x = F.relu(self.fc1(self.pool(x).flatten(1)))
         return self.fc2(F.dropout(x, p=self.dropout, training=self.training))
 
+# %% ../nbs/03_models.ipynb #5d01491a
+class MLP(nn.Module):
+    "Fully connected ReLU network: `in_channels` features -> `hidden` layers -> `num_classes` logits."
+    def __init__(self, num_classes: int = 2, in_channels: int = 2, hidden: tuple = (128, 128)):
+        super().__init__()
+        sizes, layers = (in_channels, *hidden), []
+        for a, b in zip(sizes, sizes[1:]): layers += [nn.Linear(a, b), nn.ReLU(inplace=True)]
+        self.net = nn.Sequential(nn.Flatten(), *layers, nn.Linear(sizes[-1], num_classes))
+    def forward(self, x): return self.net(x)
+
 # %% ../nbs/03_models.ipynb #ffb12b9e
 class DenseNetBC(nn.Module):
     "DenseNet-BC for small images: 3 x 3 stem, three dense blocks of bottleneck layers joined by compressing transitions."
@@ -208,6 +218,7 @@ def DenseNet190(num_classes: int = 10, in_channels: int = 3, memory_efficient: b
 
 
 # %% ../nbs/03_models.ipynb #19
+from .data import DATA_INFO
 @dataclass(frozen=True)
 class ModelSpec:
     "What the registry knows about one model."
@@ -229,6 +240,9 @@ MODELS = {
     'DenseNet190': ModelSpec(DenseNet190, 10, 3, (32, 32), "DenseNet-BC-190, k = 40 (Huang et al. 2017), torchvision's dense blocks"),
     'VGG11': ModelSpec(VGG11, 30, 1, (161, 101), "VGG-11 with batch norm and two linear layers, GCommandsPytorch's"),
     'LeNet': ModelSpec(LeNet, 30, 1, (161, 101), "LeNet, GCommandsPytorch's"),
+    # the paper's UCI network (section 3.6), one entry per table: its input width is the table's number of features
+    **{f"MLP_{k}": ModelSpec(MLP, v['num_classes'], v['in_channels'], (), "MLP 2 x 128 ReLU, the paper's UCI network (section 3.6)")
+       for k, v in DATA_INFO.items() if v['kind'] == 'tabular'},
 }
 
 def check_model_name(name: str) -> str:

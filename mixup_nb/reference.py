@@ -43,6 +43,8 @@ REFERENCE_ROWS = [
     ('COMMAND', 'VGG-11', 0.1, 'test', 3.8, 'r', 'paper', "section 3.3 (dataset v0.01)"),
     ('COMMAND', 'VGG-11', 0.2, 'validation', 3.9, 'r', 'paper', "section 3.3 (dataset v0.01)"),
     ('COMMAND', 'VGG-11', 0.2, 'test', 3.4, 'r', 'paper', "section 3.3 (dataset v0.01)"),
+    ('IRIS', 'MLP 2 x 128', 0.0, 'test', 21.3, 'r', 'paper', "section 3.6, Table 4"),
+    ('IRIS', 'MLP 2 x 128', 1.0, 'test', 17.3, 'r', 'paper', "section 3.6, Table 4 (the row's alpha is not confirmed here)"),
 ]
 
 def reference_table() -> pd.DataFrame:
@@ -54,9 +56,12 @@ MODEL_ARCH = {
     'ResNet18_CIFAR10': 'PreAct ResNet-18', 'ResNet18_CIFAR100': 'PreAct ResNet-18', 'ResNet18_FMNIST': 'PreAct ResNet-18',
     'PreActResNet18_kuangliu': 'PreAct ResNet-18', 'WRN28_10': 'WRN-28-10', 'DenseNet190': 'DenseNet-BC-190',
     'VGG11': 'VGG-11', 'LeNet': 'LeNet', 'DigitsNet': 'DigitsNet',
+    **{f"MLP_{d}": 'MLP 2 x 128' for d in ('IRIS', 'ABALONE', 'ARCENE', 'ARRHYTHMIA', 'HTRU2', 'PHISHING')},
 }
 DATASET_TITLES = {'CIFAR10': 'CIFAR-10', 'CIFAR100': 'CIFAR-100', 'COMMAND': 'Google Speech Commands',
-                  'FASHIONMNIST': 'Fashion-MNIST', 'DIGITS': 'DIGITS (scikit-learn 8 x 8 digits)'}
+                  'FASHIONMNIST': 'Fashion-MNIST', 'DIGITS': 'DIGITS (scikit-learn 8 x 8 digits)',
+                  'IRIS': 'Iris (UCI)', 'ABALONE': 'Abalone (UCI)', 'ARCENE': 'Arcene (UCI)', 'ARRHYTHMIA': 'Arrhythmia (UCI)',
+                  'HTRU2': 'HTRU2 (UCI)', 'PHISHING': 'Phishing (UCI)'}
 
 def paper_model(model: str) -> str:
     "The paper's name for one of this project's models (unknown names are returned unchanged)."

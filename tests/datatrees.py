@@ -168,3 +168,42 @@ def write_speechcommands(root, words=('yes', 'no', 'up'), n_per_word: int = 6, s
     (folder / 'README.md').write_text('Speech Commands v0.02 (a small test tree in the real layout)\n')
     return {'folder': folder, 'words': sorted(words), 'splits': splits, 'background': background,
             'n': {s: len(v) for s, v in splits.items()}}
+
+# --- UCI tables (paper section 3.6), each in the layout the UCI repository publishes --------------------------
+PHISHING_ATTRIBUTES = ['having_IP_Address', 'URL_Length', 'Shortining_Service', 'having_At_Symbol', 'double_slash_redirecting',
+    'Prefix_Suffix', 'having_Sub_Domain', 'SSLfinal_State', 'Domain_registeration_length', 'Favicon', 'port', 'HTTPS_token',
+    'Request_URL', 'URL_of_Anchor', 'Links_in_tags', 'SFH', 'Submitting_to_email', 'Abnormal_URL', 'Redirect', 'on_mouseover',
+    'RightClick', 'popUpWidnow', 'Iframe', 'age_of_domain', 'DNSRecord', 'web_traffic', 'Page_Rank', 'Google_Index',
+    'Links_pointing_to_page', 'Statistical_report']
+
+def write_uci(root, n: int = 60, seed: int = 0) -> dict:
+    """The five downloadable UCI sets under ROOT/uci/<name>/ in their real layouts, `n` rows each (Arcene: n // 3 per file);
+    returns {name: rows written}. Abalone: `abalone.data` (sex,7 measurements,rings); Arcene: `arcene_{train,valid}.data`
+    (space-separated integers, a trailing space, as the real files) and `.labels` (+1/-1); Arrhythmia: `arrhythmia.data`
+    (280 comma-separated fields, `?` for missing); HTRU2: `HTRU_2.csv` (8 statistics, class 0/1); Phishing:
+    `Training Dataset.arff` (@relation, 31 nominal @attributes, @data)."""
+    rng = np.random.default_rng(seed); root = Path(root) / 'uci'; out = {}
+    d = root / 'abalone'; d.mkdir(parents=True, exist_ok=True)
+    rings = np.resize([5, 7, 9, 10, 12, 15], n)
+    lines = [f"{'MFI'[i % 3]},{0.3 + r / 50:.3f},{0.2 + r / 60:.3f},{0.1:.3f},{r / 20:.4f},{r / 40:.4f},{r / 80:.4f},{r / 70:.3f},{r}" for i, r in enumerate(rings)]
+    (d / 'abalone.data').write_text('\n'.join(lines) + '\n'); out['ABALONE'] = n
+    d = root / 'arcene'; d.mkdir(parents=True, exist_ok=True); m = n // 3
+    for part in ('train', 'valid'):
+        y = np.resize([1, -1], m); x = rng.integers(0, 1000, (m, 10000)); x[:, 0] = 500 + 400 * y
+        (d / f'arcene_{part}.data').write_text(''.join(' '.join(map(str, r)) + ' \n' for r in x))
+        (d / f'arcene_{part}.labels').write_text(''.join(f"{v}\n" for v in y))
+    out['ARCENE'] = 2 * m
+    d = root / 'arrhythmia'; d.mkdir(parents=True, exist_ok=True)
+    y = np.resize([1, 2, 10, 16], n); x = rng.normal(size=(n, 279)).round(2); x[:, 0] = y
+    rows = [[str(v) for v in r] + [str(c)] for r, c in zip(x, y)]
+    for r in rows[::7]: r[10] = '?'                       # missing values, as in the real file
+    (d / 'arrhythmia.data').write_text(''.join(','.join(r) + '\n' for r in rows)); out['ARRHYTHMIA'] = n
+    d = root / 'htru2'; d.mkdir(parents=True, exist_ok=True)
+    y = np.resize([0, 1], n); x = rng.normal(size=(n, 8)) + y[:, None] * 2
+    (d / 'HTRU_2.csv').write_text(''.join(','.join(f"{v:.8f}" for v in r) + f",{c}\n" for r, c in zip(x, y))); out['HTRU2'] = n
+    d = root / 'phishing'; d.mkdir(parents=True, exist_ok=True)
+    head = ['@relation phishing', ''] + [f"@attribute {a}  {{ -1,0,1 }}" for a in PHISHING_ATTRIBUTES] + ['@attribute Result  { -1,1 }', '', '@data']
+    y = np.resize([-1, 1], n); x = rng.integers(-1, 2, (n, 30)); x[:, 7] = y
+    (d / 'Training Dataset.arff').write_text('\n'.join(head) + '\n' + ''.join(','.join(map(str, r)) + f",{c}\n" for r, c in zip(x, y)))
+    out['PHISHING'] = n
+    return out

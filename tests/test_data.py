@@ -34,7 +34,7 @@ def no_proxy(monkeypatch):
 # ---------------------------------------------------------------- shapes, dtypes, labels
 
 def test_names_and_info():
-    assert DATASETS == ('CIFAR10', 'CIFAR100', 'FASHIONMNIST', 'COMMAND', 'DIGITS')
+    assert DATASETS == ('CIFAR10', 'CIFAR100', 'FASHIONMNIST', 'COMMAND', 'DIGITS', 'IRIS', 'ABALONE', 'ARCENE', 'ARRHYTHMIA', 'HTRU2', 'PHISHING')
     for name, i in DATA_INFO.items():
         assert {'kind', 'in_channels', 'num_classes', 'splits', 'mean', 'std', 'augment'} <= set(i), name
     assert DATA_INFO['CIFAR10']['augment'] == DATA_INFO['CIFAR100']['augment'] == 'crop_flip'
