@@ -11,7 +11,8 @@ from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['SHAPES', 'mixture_means', 'sample_real', 'gan_d_loss', 'perceptron', 'train_gan', 'mode_stats', 'plot_snapshots']
+__all__ = ['SHAPES', 'mixture_means', 'sample_real', 'gan_d_loss', 'perceptron', 'train_gan', 'train_gans', 'mode_stats',
+           'plot_snapshots', 'gan_summary']
 
 # %% ../nbs/12_gan.ipynb #1ce179d1
 SHAPES = ('ring', 'grid')
@@ -80,6 +81,22 @@ def train_gan(shape: str, # 'ring' or 'grid'
             with torch.no_grad(): out[it] = G(z_eval).clone()
     return out
 
+# %% ../nbs/12_gan.ipynb #72492c72
+def _train_one(kw: dict) -> dict:
+    torch.set_num_threads(kw.pop('threads'))
+    return train_gan(**kw)
+
+def train_gans(jobs: list, # one dict of `train_gan` arguments per run
+               workers: int = 1, # processes running at once (1: in this process)
+               threads: int = 1, # torch threads per run
+              ) -> list:
+    "Every job's `train_gan` result, in order, run `workers` at a time in separate processes."
+    jobs = [{**j, 'threads': threads} for j in jobs]
+    if workers <= 1: return [_train_one(dict(j)) for j in jobs]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn')) as ex: return list(ex.map(_train_one, jobs))
+
 # %% ../nbs/12_gan.ipynb #d0050c49
 def mode_stats(samples: torch.Tensor, shape: str, std: float = 0.01,
                k: float = 3.0, # a sample is high quality within k * std of its nearest mode
@@ -93,16 +110,33 @@ def mode_stats(samples: torch.Tensor, shape: str, std: float = 0.01,
     return {'modes': len(m), 'modes_covered': int((per_mode >= min_count).sum()), 'high_quality_pct': 100 * hq.float().mean().item()}
 
 # %% ../nbs/12_gan.ipynb #17958a81
-def plot_snapshots(samples: dict, # {(seed, iteration): n x 2 samples} for one method and shape
-                   shape: str, title: str, seed: int = 0, std: float = 0.01):
-    "One row of panels, one per iteration: the mixture (blue) and the generator's samples (orange), as in Figure 5."
-    its = sorted({i for (s, i) in samples if s == seed})
-    fig, axes = plt.subplots(1, len(its), figsize=(2.4 * len(its), 2.7), squeeze=False)
-    real = sample_real(1000, shape, std, torch.Generator().manual_seed(123))
-    for ax, it in zip(axes[0], its):
-        f = samples[(seed, it)]
-        ax.plot(real[:, 0], real[:, 1], '.', ms=2, color='C0')
-        ax.plot(f[:, 0], f[:, 1], '.', ms=2, alpha=0.35, color='C1')
-        ax.set(xlim=(-1.6, 1.6), ylim=(-1.6, 1.6), aspect='equal', xticks=[], yticks=[], title=f"iteration {it}")
+def plot_snapshots(samples: dict, # {(shape, iteration): n x 2 generated samples}, one method and seed
+                   title: str, std: float = 0.01):
+    "Rows of panels, one row per shape and one panel per iteration: the mixture (blue) and the generator's samples (orange), as in Figure 5."
+    shapes = list(dict.fromkeys(s for s, _ in samples)); its = sorted({i for _, i in samples})
+    fig, axes = plt.subplots(len(shapes), len(its), figsize=(2.3 * len(its), 2.4 * len(shapes) + 0.4), squeeze=False)
+    for r, shape in enumerate(shapes):
+        real = sample_real(1000, shape, std, torch.Generator().manual_seed(123))
+        for ax, it in zip(axes[r], its):
+            f = samples[(shape, it)]
+            ax.plot(real[:, 0], real[:, 1], '.', ms=2, color='C0')
+            ax.plot(f[:, 0], f[:, 1], '.', ms=2, alpha=0.35, color='C1')
+            ax.set(xlim=(-1.6, 1.6), ylim=(-1.6, 1.6), aspect='equal', xticks=[], yticks=[])
+            if r == 0: ax.set_title(f"iteration {it}")
+        axes[r, 0].set_ylabel(f"{shape} ({len(mixture_means(shape))} modes)")
     fig.suptitle(title); fig.tight_layout()
     return fig
+
+# %% ../nbs/12_gan.ipynb #e1b72193
+def gan_summary(rows: pd.DataFrame, # one row per (shape, method, seed, iteration) with `mode_stats`' columns
+                iteration: int | None = None, # None: the last iteration of the run
+               ) -> pd.DataFrame:
+    "Per shape and method at one iteration: modes covered and high-quality samples %, mean ± std over seeds."
+    it = int(rows.iteration.max()) if iteration is None else iteration
+    pm = lambda v: f"{v.mean():.1f} ± {v.std(ddof=1):.1f}" if len(v) > 1 else f"{v.mean():.1f}"
+    r = rows[rows.iteration == it]
+    out = r.groupby(['shape', 'method'], sort=False).agg(
+        **{'modes covered': ('modes_covered', pm), 'of modes': ('modes', 'first'), 'high-quality samples %': ('high_quality_pct', pm),
+           'seeds': ('seed', 'nunique')}).reset_index()
+    out.insert(2, 'iteration', it)
+    return out
