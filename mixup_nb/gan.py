@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 from torch import nn
 import torch.nn.functional as F
+import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['SHAPES', 'mixture_means', 'sample_real', 'gan_d_loss', 'perceptron', 'train_gan', 'train_gans', 'mode_stats',

@@ -268,12 +268,14 @@ def _recipe_departures(c: dict) -> str:
 
 def collect_runs(runs_dir, # the folder to search, recursively, for metrics.json files
                  log=print, # where notes on skipped files go
+                 skip=(), # sub-folders of `runs_dir` whose runs belong to no table (e.g. 'toy': the toy figures' own networks)
                 ) -> pd.DataFrame:
     "One row per finished run under `runs_dir` (every metrics.json, recursively), duplicates across folders counted once."
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir(): raise FileNotFoundError(f"runs_dir {str(runs_dir)!r} is not a folder: give the folder that holds the run folders (default 'runs')")
     rows, unfinished, unreadable, noisy, found = [], 0, [], 0, {}
     for p in sorted(runs_dir.rglob('metrics.json')):
+        if any(runs_dir / s in p.parents for s in skip): continue
         try: found[p] = json.loads(p.read_text())
         except (OSError, ValueError): unreadable.append(str(p))
     claims = [p.parent for p, m in found.items() if m.get('claim')]   # robustness claims (nbs/13_claims): tables of their own
