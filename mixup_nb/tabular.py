@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .data import DATA_INFO, TensorDataset, check_split, not_found, fetch
+from .core import atomic_write
+from .data import DATA_INFO, TensorDataset, check_split
+from .download import DatasetUnavailable, ensure, one_line
 
 # %% auto #0
-__all__ = ['UCI_FILES', 'TABULAR', 'read_csv_rows', 'abalone_xy', 'label_codes', 'read_arcene', 'read_arff', 'uci_arrays',
-           'iris_arrays', 'load_uci', 'uci_table', 'plot_uci']
+__all__ = ['UCI_FILES', 'TABULAR', 'read_csv_rows', 'abalone_xy', 'label_codes', 'read_arcene', 'read_arff', 'uci_fetch',
+           'uci_arrays', 'iris_arrays', 'load_uci', 'uci_table', 'plot_uci']
 
 # %% ../nbs/02c_tabular.ipynb #e4e98562
 _UCI = 'https://archive.ics.uci.edu/ml/machine-learning-databases/'
@@ -70,20 +72,39 @@ def read_arff(name: str, path) -> pd.DataFrame:
     return df
 
 # %% ../nbs/02c_tabular.ipynb #e5d149f3
-def _download(name: str, root: Path) -> None:
-    from torchvision.datasets.utils import download_url, download_and_extract_archive
-    t = UCI_FILES[name]; folder = root / t['folder']
-    if 'archive' in t: download_and_extract_archive(t['archive'][1], str(folder), filename=t['archive'][0])
-    for f, url in t['files'].items():
-        if url and not (folder / f).is_file(): download_url(url, str(folder), filename=f)
+def _sources(name: str) -> list:
+    "The dataset's files (or archive) in `mixup_nb.download`'s source format, without checksums (the UCI repository publishes none)."
+    t = UCI_FILES[name]
+    if 'archive' in t: return [dict(file=t['archive'][0], url=t['archive'][1], dir=t['folder'], gives=[f"{t['folder']}/{f}" for f in t['files']])]
+    return [dict(file=f, url=u, dir=t['folder'], gives=[f"{t['folder']}/{f}"]) for f, u in t['files'].items()]
 
-def uci_arrays(name: str, root, download: bool = False) -> tuple:
+def _fetch(url: str, dest: Path) -> None:
+    import shutil, urllib.request
+    def w(tmp):
+        with urllib.request.urlopen(urllib.request.Request(url, headers={'User-Agent': 'mixup_nb'}), timeout=60) as r, open(tmp, 'wb') as f:
+            shutil.copyfileobj(r, f, 1 << 20)
+    atomic_write(dest, w)
+
+def uci_fetch(name: str, root: Path, download: bool) -> None:
+    "Make the dataset's files exist under root/uci/<name>/: fetched (unverified: no published sums) or the project's one-line error."
+    t = UCI_FILES[name]; folder = root / t['folder']
+    if all((folder / f).is_file() for f in t['files']): return
+    if not download: ensure(name, root, [f"{t['folder']}/{f}" for f in t['files']], _sources(name), download=False)   # raises its one-line error
+    try:
+        for e in _sources(name):
+            if not (folder / e['file']).is_file(): _fetch(e['url'], folder / e['file'])
+        if 'archive' in t:
+            import zipfile
+            with zipfile.ZipFile(folder / t['archive'][0]) as z:
+                for f in t['files']: atomic_write(folder / f, lambda tmp, f=f: Path(tmp).write_bytes(z.read(f)))
+    except Exception as e:
+        raise DatasetUnavailable(f"{name} not found under {folder}, and fetching it from the UCI repository failed: {one_line(e)}. "
+                                 f"To place it by hand: save {', '.join(s['url'] for s in _sources(name))} into {folder}") from None
+
+def uci_arrays(name: str, root, download: bool = True) -> tuple:
     "The whole of UCI table `name` as (x float32, y int64, classes, predefined split or None), read from `root/uci/<name>/`."
     t = UCI_FILES[name]; root = Path(root).expanduser(); folder = root / t['folder']
-    missing = [f for f in t['files'] if not (folder / f).is_file()]
-    if missing:
-        if not download: raise not_found(name, folder, missing)
-        fetch(name, folder, lambda: _download(name, root))
+    uci_fetch(name, root, download)
     f = {k: folder / k for k in t['files']}
     if name == 'ABALONE': (x, y), classes, split = abalone_xy(read_csv_rows(name, f['abalone.data'], 9)), ['rings <= 8', 'rings 9-10', 'rings >= 11'], None
     elif name == 'ARRHYTHMIA':
@@ -112,7 +133,7 @@ def iris_arrays() -> tuple:
 def load_uci(name: str, # one of `TABULAR`
              root='~/data', # the data root (the files live under root/uci/<name>/)
              split: str = 'train', # 'train' or 'test'
-             download: bool = False, # fetch missing files from the UCI repository
+             download: bool = True, # fetch missing files from the UCI repository; False: never touch the network
              verify: bool = True, # accepted for the common signature; the UCI repository publishes no checksums
              test_size: float = 0.2, # the test share of the fixed stratified split (not Arcene: its own files)
             ) -> TensorDataset:

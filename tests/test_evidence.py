@@ -52,8 +52,10 @@ def test_tabular_template_tiny(tmp_path, papermill):
 
 def test_tabular_missing_file_is_one_line(tmp_path, papermill):
     p = papermill(NBS / 'tabular.ipynb', tmp_path / 'bad.ipynb', cwd=tmp_path,
-                  params={'datasets': ['ABALONE'], 'data_root': str(tmp_path / 'empty'), 'out_dir': str(tmp_path / 'o')}, check=False)
-    assert p.returncode != 0 and 'ABALONE not found under' in p.stdout + p.stderr and 'pass download=True' in p.stdout + p.stderr
+                  params={'datasets': ['ABALONE'], 'data_root': str(tmp_path / 'empty'), 'out_dir': str(tmp_path / 'o'), 'download': False}, check=False)
+    out = p.stdout + p.stderr
+    assert p.returncode != 0 and 'ABALONE not found under' in out and 'download=False keeps this machine offline' in out
+    assert 'abalone.data' in out                                           # says what to place where
     assert not (tmp_path / 'o' / 'ABALONE').exists()                     # nothing trained, nothing written
 
 def test_uci_readers_real_layouts(tmp_path):
@@ -74,6 +76,13 @@ def test_uci_readers_real_layouts(tmp_path):
     assert xp.shape == (n['PHISHING'], 30) and set(np.unique(xp)) <= {-1.0, 0.0, 1.0} and ((xp[:, 7] == 1) == (yp == 1)).all()
     for name in TABULAR:   # through load_dataset, like every other set
         tr = load_dataset(name, tmp_path, 'train'); assert tr.x.shape[1] == DATA_INFO[name]['in_channels'] and tr.x.dtype == torch.float32
+
+def test_uci_unreachable_download_is_one_line(tmp_path, monkeypatch):
+    import mixup_nb.tabular as tab
+    monkeypatch.setitem(tab.UCI_FILES, 'ABALONE', dict(folder='uci/abalone', files={'abalone.data': 'http://127.0.0.1:9/abalone.data'}))
+    with pytest.raises(FileNotFoundError, match=r"ABALONE not found under .*fetching it from the UCI repository failed: .*To place it by hand: save http://127.0.0.1:9/abalone.data") as e:
+        load_uci('ABALONE', tmp_path, download=True)
+    assert '\n' not in str(e.value) and not any((tmp_path / 'uci').rglob('*.data'))   # nothing half-written
 
 def test_uci_bad_file_is_one_line(tmp_path):
     write_uci(tmp_path)
