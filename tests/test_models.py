@@ -28,6 +28,9 @@ DOCUMENTED = {
     'VGG11': (vgg11_params(30), 0),
     'LeNet': (lenet_params(30), 0),
     'DigitsNet': ((32 * 9 + 64) + (32 * 64 * 9 + 128) + (64 * 16 * 128 + 128) + (128 * 10 + 10), 0),
+    # the paper's UCI network (section 3.6): features -> 128 -> 128 -> classes
+    **{f'MLP_{d}': (f * 128 + 128 + 128 * 128 + 128 + 128 * c + c, 0)
+       for d, (f, c) in {'IRIS': (4, 3), 'ABALONE': (10, 3), 'ARCENE': (10000, 2), 'ARRHYTHMIA': (279, 16), 'HTRU2': (8, 2), 'PHISHING': (30, 2)}.items()},
 }
 
 def test_every_model_is_documented():

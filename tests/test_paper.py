@@ -37,12 +37,18 @@ def test_paper_tables(tmp_path, papermill):
     md = (runs / 'paper_table.md').read_text()
     assert not list(runs.glob('.paper_table.md.*'))      # written atomically: no temporary file left
     t = md_rows(md)
-    assert list(t) == ['CIFAR-10', 'CIFAR-100', 'Google Speech Commands', 'Fashion-MNIST', 'DIGITS (scikit-learn 8 x 8 digits)']
+    assert list(t) == ['CIFAR-10', 'CIFAR-100', 'Google Speech Commands', 'Fashion-MNIST', 'DIGITS (scikit-learn 8 x 8 digits)',
+                       'UCI data (paper section 3.6, Table 4)', 'GANs (paper section 3.7, Figure 5)']
+    # the UCI table: Iris's paper numbers beside "not run", the other sets without a paper number; the GAN rows "not run"
+    uci = {(r['dataset'], r['method']): r for r in t['UCI data (paper section 3.6, Table 4)']}
+    assert uci[('Iris (UCI)', 'ERM')]['paper'] == '21.3 (as quoted)' and uci[('Iris (UCI)', 'ERM')]['ours (final epoch, mean ± std)'] == 'not run'
+    assert uci[('Arcene (UCI)', 'ERM')]['paper'] == '—' and len(uci) == 12
+    assert {r['modes covered'] for r in t['GANs (paper section 3.7, Figure 5)']} == {'not run'}
     assert 'Read from 5 finished run(s).' in md
 
     # every paper number appears, and with no run beside it says "not run", never a number from the paper
     paper_cells = [r for s in ('CIFAR-10', 'CIFAR-100', 'Google Speech Commands') for r in t[s]]
-    assert len(paper_cells) == sum(1 for r in REFERENCE_ROWS if r[6] == 'paper' and r[3] == 'test')
+    assert len(paper_cells) == sum(1 for r in REFERENCE_ROWS if r[6] == 'paper' and r[3] == 'test' and r[0] != 'IRIS')
     for r in paper_cells:
         assert r['paper'] != '—' and r['ours (mean ± std)'] == 'not run' and r['n seeds'] == '0' and r['difference'] == '—', r
     assert {r['paper'] for r in t['CIFAR-10'] if r['model'] == 'WRN-28-10'} == {'3.8 (as quoted)', '2.7 (as quoted)'}
@@ -68,7 +74,8 @@ def test_paper_empty_and_custom_markdown_path(tmp_path, papermill):
     papermill(NBS / 'paper.ipynb', tmp_path / 'paper.ipynb', cwd=tmp_path, raw={'table_md': str(tmp_path / 'x' / 't.md')})
     t = md_rows((tmp_path / 'x' / 't.md').read_text())
     rows = [r for s in t.values() for r in s]
-    assert rows and all(r['ours (mean ± std)'] == 'not run' for r in rows)
+    ours = [next(v for k, v in r.items() if k.startswith('ours') or k == 'modes covered') for r in rows]   # UCI and GAN rows name it differently
+    assert rows and all(v == 'not run' for v in ours)
 
 
 def test_paper_bad_runs_dir(tmp_path, papermill):
