@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .models import MODELS
+from .mixup import MIXERS
 from .recipes import RECIPES, get_recipe
 from .download import DataError
 from .train import TrainConfig, resolve_config, fit, run_paths
@@ -60,6 +61,7 @@ def _recipe_epilog() -> str:
             "\n\nexamples:\n"
             "  mixup-train --model ResNet18_CIFAR10 --dataset CIFAR10 --adjustlr 100-150 --lr 0.1 --alpha 1.0 --seed 42 --name ResNet_C10_Mixup --amp\n"
             "  mixup-train --dataset DIGITS --alpha 0 --epoch 5 --out /tmp/run      (needs no download)\n"
+            "  mixup-train --dataset DIGITS --method cutmix --alpha 1 --epoch 2     (CutMix; see mixup_nb.mixup.MIXERS)\n"
             "  python -m mixup_nb.train ...                                         (the same command line)\n\n"
             "files (under --out): results/log_<Model>_<Name>_<Seed>.csv, checkpoint/ckpt_<Name>_{best,last}_<Seed>.pt")
 
@@ -72,11 +74,14 @@ def build_parser(prog: str = 'mixup-train') -> argparse.ArgumentParser:
     g = p.add_argument_group('what to train')
     g.add_argument('--dataset', default='CIFAR10', metavar='NAME', help=f"one of {', '.join(RECIPES)} (default: CIFAR10)")
     g.add_argument('--model', metavar='NAME', help=f"one of {', '.join(MODELS)} (default: the dataset's recipe model)")
-    g.add_argument('--alpha', type=nonneg_float, help="mixup's Beta(alpha, alpha); 0 = ERM (default: the recipe's alpha)")
+    g.add_argument('--alpha', type=nonneg_float, help="mixup's Beta(alpha, alpha); 0 = ERM (default: the recipe's alpha); "
+                   "for --method label_smoothing its eps, for input_noise its sigma")
+    g.add_argument('--method', default='mixup', metavar='NAME', help=f"how batches are mixed, one of {', '.join(MIXERS)} "
+                   "(default: mixup, the paper's); alpha 0 is ERM whatever the method")
     g.add_argument('--seed', type=int, default=0, help="seeds python, numpy, torch and the data/mixup generator; every run is seeded, 0 included (default: 0)")
     g.add_argument('--label-noise', type=fraction, default=0.0, metavar='P', help="share of training labels redrawn uniformly from all "
                    "classes, drawn from --seed and saved with the run; the test labels are kept (paper section 3.4; default: 0 = clean)")
-    g.add_argument('--name', help="run name in the file names (default: <DATASET>_alpha<alpha>)")
+    g.add_argument('--name', help="run name in the file names (default: <DATASET>_alpha<alpha> for mixup and ERM, <DATASET>_<method>_alpha<alpha> otherwise)")
     g = p.add_argument_group('optimization (default: the recipe)')
     g.add_argument('--epoch', '--epochs', dest='epochs', type=positive_int, metavar='N', help="training epochs")
     g.add_argument('--batch-size', type=positive_int, metavar='N', help="minibatch size")
@@ -124,11 +129,12 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     "Turn parsed flags into a resolved, checked `TrainConfig` (recipe defaults filled in)."
     dataset = _canonical(args.dataset, list(RECIPES), 'dataset', parser)
     model = None if args.model is None else _canonical(args.model, list(MODELS), 'model', parser)
+    method = _canonical(args.method, list(MIXERS), 'method', parser)
     kw = {f: getattr(args, f) for f in _RECIPE_FIELDS if getattr(args, f) is not None}
     try:
         # resolve_config fills the other fields from the recipe; alpha too here (TrainConfig's own default is 1.0)
         kw.setdefault('alpha', get_recipe(dataset, model).alpha)
-        cfg = TrainConfig(dataset=dataset, model=model, seed=args.seed, label_noise=args.label_noise, name=args.name, data_root=args.data_root,
+        cfg = TrainConfig(dataset=dataset, model=model, method=method, seed=args.seed, label_noise=args.label_noise, name=args.name, data_root=args.data_root,
                           download=args.download, verify=args.verify, out_dir=args.out, device=args.device, amp=args.amp,
                           channels_last=args.channels_last, compile=args.compile, deterministic=args.deterministic,
                           resume=args.resume, progress=args.progress, sync_bn=args.sync_bn, **kw)
@@ -140,7 +146,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
 def _describe(cfg: TrainConfig) -> str:
     ms = '-'.join(map(str, cfg.milestones))
     sched = f"x{cfg.gamma:g} after {ms}" if ms else "constant"
-    method = ('ERM' if cfg.alpha == 0 else f'mixup alpha {cfg.alpha:g}') + (f', {cfg.label_noise:.0%} label noise' if cfg.label_noise else '')
+    method = ('ERM' if cfg.alpha == 0 else f'{cfg.method} {MIXERS[cfg.method].strength} {cfg.alpha:g}') + (f', {cfg.label_noise:.0%} label noise' if cfg.label_noise else '')
     return (f"{cfg.model} on {cfg.dataset}, {method}, seed {cfg.seed}: {cfg.epochs} epoch{'s' * (cfg.epochs != 1)}, "
             f"batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr:g} ({sched}), weight decay {cfg.weight_decay:g}")
 

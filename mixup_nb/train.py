@@ -14,9 +14,9 @@ import torch.nn.functional as F
 import torch.distributed as dist
 
 from .core import atomic_write, atomic_write_text, atomic_write_json, get_device, provenance
-from .mixup import mixup_data, mixup_criterion, mixed_correct
+from .mixup import mixup_data, mixup_criterion, mixed_correct, mixed_loss, Mixed, get_mixer, check_method, run_tag, MIXERS
 from .data import DATA_INFO, load_dataset, check_dataset, DeviceLoader, TensorDataset, corrupt_labels
-from .models import get_model, MODELS, check_model_input
+from .models import get_model, MODELS, check_model_input, check_manifold_model
 from .recipes import get_recipe
 
 # %% auto #0
@@ -33,7 +33,8 @@ class TrainConfig:
     "Everything that defines one training run."
     dataset: str = 'DIGITS' # one of mixup_nb.data.DATASETS
     model: str | None = None # a key of mixup_nb.models.MODELS; None: the recipe's
-    alpha: float = 1.0 # mixup's Beta(alpha, alpha); 0 = ERM
+    alpha: float = 1.0 # mixup's Beta(alpha, alpha); 0 = ERM (the method's strength: eps for label_smoothing, sigma for input_noise)
+    method: str = 'mixup' # a key of mixup_nb.mixup.MIXERS; alpha 0 is ERM whatever the method (recorded as 'mixup')
     seed: int = 0 # seeds python, numpy, torch and the data/mixup generator
     label_noise: float = 0.0 # share of training labels redrawn uniformly from all classes, from the seed (section 3.4); 0 = clean
     epochs: int | None = None # None: the recipe's
@@ -87,7 +88,10 @@ def resolve_config(cfg: TrainConfig | None = None, **overrides) -> TrainConfig:
     for f in ('amp', 'channels_last', 'compile', 'deterministic', 'resume', 'progress', 'sync_bn'):
         _check(isinstance(getattr(cfg, f), bool), f"{f} must be True or False, got {getattr(cfg, f)!r}")
     cfg.alpha = float(cfg.alpha)
-    if cfg.name is None: cfg.name = f"{cfg.dataset}_alpha{cfg.alpha:g}"
+    check_method(cfg.method, cfg.alpha)
+    if cfg.alpha == 0: cfg.method = 'mixup'   # ERM: one run, whatever the method
+    if MIXERS[cfg.method].hidden: check_manifold_model(cfg.model)
+    if cfg.name is None: cfg.name = f"{cfg.dataset}_{run_tag(cfg.method, cfg.alpha)}"
     return cfg
 
 # %% ../nbs/05_train.ipynb #9
@@ -171,12 +175,14 @@ def train_step(model: nn.Module, opt: torch.optim.Optimizer,
                scaler=None, # a `torch.amp.GradScaler` for float16, else None
                amp_dtype: torch.dtype | None = None, # autocast dtype; None: no autocast
                weight: float = 1.0, # the loss's weight in the backward pass (several processes: shard / global batch)
+               eps: float = 0.0, # label smoothing of the targets (`Mixed.eps`)
+               model_kw: dict | None = None, # extra arguments of the forward pass (`Mixed.model_kw`: manifold mixup's `mix`)
               ) -> tuple:
     "One optimizer step on a mixed batch; returns the batch's mean mixup loss (float32) and the model's output, both detached."
     with torch.autocast(device_type=x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-        out = model(x)
+        out = model(x, **(model_kw or {}))
     out32 = out.float()
-    loss = mixup_criterion(F.cross_entropy, out32, y_a, y_b, lam) if len(x) else out32.sum() * 0.0
+    loss = mixed_loss(out32, Mixed(x, y_a, y_b, lam, eps)) if len(x) else out32.sum() * 0.0
     opt.zero_grad(set_to_none=True)
     back = loss * weight if weight != 1.0 else loss
     if scaler is not None:
@@ -194,6 +200,7 @@ def shard_slice(n: int, rank: int, world: int) -> slice:
 # %% ../nbs/05_train.ipynb #21
 def train_one_epoch(model: nn.Module, loader, opt: torch.optim.Optimizer, alpha: float,
                     generator: torch.Generator, amp: bool = False, *,
+                    method: str = 'mixup', # a key of `MIXERS`: how batches are mixed (alpha 0: ERM)
                     amp_dtype: torch.dtype | None = None, # autocast dtype; None with `amp`: the device's (see `amp_setup`)
                     scaler=None, # GradScaler (float16 autocast only)
                     channels_last: bool = False, # feed image batches in channels_last memory format
@@ -206,7 +213,7 @@ def train_one_epoch(model: nn.Module, loader, opt: torch.optim.Optimizer, alpha:
                     bar=None, # a tqdm bar to advance, or None
                     callback=None, # `callback('step', epoch=, step=, model=)` after each step
                    ) -> dict:
-    "Train one epoch with mixup (`alpha > 0`) or ERM (`alpha == 0`); returns mean loss and mixed-input accuracy, or where it stopped."
+    "Train one epoch with `method` (`alpha > 0`) or ERM (`alpha == 0`); returns mean loss and mixed-input accuracy, or where it stopped."
     if amp and amp_dtype is None: amp_dtype = amp_setup(loader.device, True)[0]
     model.train()
     n_steps = len(loader)
@@ -215,20 +222,22 @@ def train_one_epoch(model: nn.Module, loader, opt: torch.optim.Optimizer, alpha:
         mid = generator.get_state(); generator.set_state(gen_start)
     else: gen_start = generator.get_state()
     loss_sum, corr_sum, n = sums or (0.0, 0.0, 0)
+    mixer = get_mixer(method, alpha)
     it = iter(loader)
     for step in range(n_steps):
         xb, yb = next(it)
-        xb, ya, yb2, lam = mixup_data(xb, yb, alpha, generator)   # the global batch: same lam and pairing as one process
+        mb = mixer(xb, yb, alpha, generator)                       # the global batch: same draws as one process
         if step < start_step:                                      # replaying the data path up to the checkpoint
             if step == start_step - 1 and not torch.equal(generator.get_state(), mid):
                 raise RuntimeError("resuming mid-epoch did not reproduce the data generator's state: the data path draws from something other than the run's generator")
             continue
         nb_global = len(yb)
-        if world > 1:
-            sl = shard_slice(nb_global, rank, world); xb, ya, yb2 = xb[sl], ya[sl], yb2[sl]
+        if world > 1: mb = mb.shard(shard_slice(nb_global, rank, world))
+        xb, ya, yb2, lam = mb.x, mb.y_a, mb.y_b, mb.lam
         nb = len(ya)
         if channels_last and xb.dim() == 4: xb = xb.contiguous(memory_format=torch.channels_last)
-        loss, out = train_step(model, opt, xb, ya, yb2, lam, scaler, amp_dtype, weight=nb * world / nb_global if world > 1 else 1.0)
+        loss, out = train_step(model, opt, xb, ya, yb2, lam, scaler, amp_dtype, weight=nb * world / nb_global if world > 1 else 1.0,
+                               eps=mb.eps, model_kw=mb.model_kw)
         if callback is not None: callback('step', epoch=epoch, step=step + 1, model=model)
         stats = torch.stack([loss.double() * nb, mixed_correct(out, ya, yb2, lam).double()])
         stop_now = bool(stop()) if stop is not None else False
@@ -313,13 +322,14 @@ def load_checkpoint(path) -> dict:
     return ck
 
 # %% ../nbs/05_train.ipynb #35
-RESULT_FIELDS = ('dataset', 'model', 'alpha', 'seed', 'label_noise', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma', 'amp')
+RESULT_FIELDS = ('dataset', 'model', 'alpha', 'method', 'seed', 'label_noise', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma', 'amp')
 
 def check_resume_config(saved: dict, # the checkpoint's config
                         cfg: TrainConfig, # the run asked for
                         path='checkpoint', # named in the error
                        ) -> None:
     "Raise a one-line error if `cfg` differs from the checkpoint's config in a field that changes results."
+    saved = {'method': 'mixup', **saved}   # checkpoints from before methods existed trained mixup
     diff = [f for f in RESULT_FIELDS if saved.get(f, 0.0 if f == 'label_noise' else None) != getattr(cfg, f)]  # older checkpoints: clean labels
     if diff:
         was = ', '.join(f"{f}={saved.get(f)!r}" for f in diff); now = ', '.join(f"{f}={getattr(cfg, f)!r}" for f in diff)
@@ -480,7 +490,7 @@ def fit(cfg: TrainConfig, # the run; `None` fields are filled from the recipe
         log=print, # where the per-epoch line and notices go
         callback=None, # optional `callback(event, **info)`: 'step' after each optimizer step (epoch, step, model), 'saved' after each epoch's checkpoint (epoch, path)
        ) -> dict:
-    "Train one run (ERM if `cfg.alpha == 0`, else mixup); write its CSV, predictions and checkpoints; return its summary."
+    "Train one run (ERM if `cfg.alpha == 0`, else `cfg.method`); write its CSV, predictions and checkpoints; return its summary."
     cfg = resolve_config(cfg)
     rank, world, device, own_group = dist_setup(cfg)
     try: return _fit(cfg, data, log if rank == 0 else (lambda *a, **k: None), callback, rank, world, device)
@@ -489,6 +499,7 @@ def fit(cfg: TrainConfig, # the run; `None` fields are filled from the recipe
 
 def _fit(cfg, data, log, callback, rank, world, device) -> dict:
     paths, tag = run_paths(cfg), f"[{cfg.name} seed {cfg.seed}]"
+    _check(world == 1 or not MIXERS[cfg.method].hidden, f"{cfg.method} mixes inside the network across the whole batch: run it in one process, not under torchrun")
     ck = None
     if cfg.resume:
         if rank == 0:
@@ -568,7 +579,7 @@ def _fit(cfg, data, log, callback, rank, world, device) -> dict:
             lr = opt.param_groups[0]['lr']
             bar = progress_bar(len(train_dl), f"{cfg.name} s{cfg.seed} epoch {epoch + 1}/{cfg.epochs}", start_step, cfg.progress and rank == 0)
             try:
-                tr = train_one_epoch(train_model, train_dl, opt, cfg.alpha, gen, amp_dtype=amp_dtype, scaler=scaler,
+                tr = train_one_epoch(train_model, train_dl, opt, cfg.alpha, gen, method=cfg.method, amp_dtype=amp_dtype, scaler=scaler,
                                      channels_last=channels_last, rank=rank, world=world, epoch=epoch + 1, start_step=start_step,
                                      sums=sums, gen_start=gen_start, stop=stop, bar=bar, callback=callback)
                 start_step, sums, gen_start = 0, None, None
