@@ -71,7 +71,7 @@ def test_paper_tables(tmp_path, papermill):
 
 def test_paper_empty_and_custom_markdown_path(tmp_path, papermill):
     (tmp_path / 'runs').mkdir()
-    papermill(NBS / 'paper.ipynb', tmp_path / 'paper.ipynb', cwd=tmp_path, raw={'table_md': str(tmp_path / 'x' / 't.md')})
+    papermill(NBS / 'paper.ipynb', tmp_path / 'paper.ipynb', cwd=tmp_path, raw={'runs_dir': str(tmp_path / 'runs'), 'table_md': str(tmp_path / 'x' / 't.md')})
     t = md_rows((tmp_path / 'x' / 't.md').read_text())
     rows = [r for s in t.values() for r in s]
     ours = [next(v for k, v in r.items() if k.startswith('ours') or k == 'modes covered') for r in rows]   # UCI and GAN rows name it differently
