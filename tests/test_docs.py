@@ -54,17 +54,23 @@ def test_sidebar_lists_every_notebook_templates_apart():
 
 
 def test_every_notebook_goes_through_nbdevs_processors(tmp_path):
+    """nbdev's own doc processors (nbdev_proc_nbs's), in one process: front matter, show_doc cells, directives, links.
+    `exec_show_docs` is left out: it re-executes the exported and import cells, which nbdev_test already runs, and
+    would make this test take minutes."""
     p = project_copy(tmp_path)
     code = """
 import sys
 from pathlib import Path
 from execnb.nbio import read_nb
-from nbdev.processors import FilterDefaults
-failed = []
+from nbdev.processors import FilterDefaults, exec_show_docs
+class Procs(FilterDefaults):
+    def base_procs(self): return [o for o in super().base_procs() if o is not exec_show_docs]
+failed, n = [], 0
 for f in sorted(Path('nbs').glob('*.ipynb')):
-    try: FilterDefaults()(read_nb(f))
+    try: Procs()(read_nb(f)); n += 1
     except Exception as e: failed.append(f"{f.name}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-print('\\n'.join(failed)); sys.exit(1 if failed else 0)
+print(n, 'notebooks processed'); print('\\n'.join(failed)); sys.exit(1 if failed or n == 0 else 0)
 """
     r = run_py(code, p)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert int(r.stdout.split()[0]) == len(list(NBS.glob('*.ipynb')))
