@@ -24,8 +24,8 @@ __all__ = ['CSV_FIELDS', 'TIME_FIELDS', 'NOISE_FIELDS', 'CKPT_FORMAT', 'RESULT_F
            'run_paths', 'csv_text', 'write_csv', 'write_logs', 'expected_calibration_error', 'eval_metrics', 'evaluate',
            'amp_setup', 'train_step', 'shard_slice', 'train_one_epoch', 'seed_everything', 'get_rng_state',
            'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'check_resume_config', 'TrainingInterrupted',
-           'StopFlag', 'progress_bar', 'dist_setup', 'label_noise_generator', 'noisy_labels', 'memorization_metrics',
-           'make_optimizer', 'save_predictions', 'summarize_history', 'fit']
+           'StopFlag', 'display_mode', 'progress_bar', 'dist_setup', 'label_noise_generator', 'noisy_labels',
+           'memorization_metrics', 'make_optimizer', 'save_predictions', 'summarize_history', 'fit']
 
 # %% ../nbs/05_train.ipynb #5
 @dataclass
@@ -362,26 +362,29 @@ class StopFlag:
     def name(self) -> str: return signal.Signals(self.signum).name if self.signum is not None else 'a signal to another process'
 
 # %% ../nbs/05_train.ipynb #41
-def _in_notebook() -> bool:
+def _kernel():
+    "The Jupyter kernel running this code, or None (a terminal, a script, nbdev_test)."
     ip = sys.modules.get('IPython')
-    try: return ip is not None and type(ip.get_ipython()).__name__ == 'ZMQInteractiveShell'
-    except Exception: return False
+    try: return getattr(ip.get_ipython(), 'kernel', None) if ip is not None else None
+    except Exception: return None
+
+def display_mode() -> str:
+    "'widget' in a notebook a person runs, 'lines' in one executed unattended (papermill, nbconvert), 'terminal' at a tty, else 'none'."
+    if os.environ.get('IN_TEST') or os.environ.get('CI'): return 'none'
+    k = _kernel()
+    if k is not None: return 'widget' if getattr(k, '_allow_stdin', False) else 'lines'
+    return 'terminal' if hasattr(sys.stderr, 'isatty') and sys.stderr.isatty() else 'none'
 
 def progress_bar(total: int, desc: str = '', initial: int = 0, enabled: bool = True):
-    "A tqdm progress bar with rate and ETA where someone watches (a terminal or a notebook); None elsewhere (CI, tests)."
-    if not enabled or os.environ.get('IN_TEST') or os.environ.get('CI'): return None
-    nb = _in_notebook()
-    tty = hasattr(sys.stderr, 'isatty') and sys.stderr.isatty()
-    if not (nb or tty): return None
-    if nb:
-        try:
-            import ipywidgets  # noqa: F401  (tqdm.notebook needs it)
-            from tqdm.notebook import tqdm as _bar
-            return _bar(total=total, initial=initial, desc=desc, leave=False, unit='step')
-        except ImportError: pass
-    from tqdm.std import tqdm as _bar
-    return _bar(total=total, initial=initial, desc=desc, leave=False, unit='step', file=sys.stderr,
-                mininterval=0.5 if tty else 10.0, dynamic_ncols=tty)
+    "A tqdm bar with rate and ETA: a widget in JupyterLab, text at a terminal; None in executed reports, CI and tests."
+    mode = display_mode() if enabled else 'none'
+    if mode == 'widget':
+        from tqdm.auto import tqdm as _bar
+        return _bar(total=total, initial=initial, desc=desc, leave=False, unit='step')
+    if mode == 'terminal':
+        from tqdm.std import tqdm as _bar
+        return _bar(total=total, initial=initial, desc=desc, leave=False, unit='step', file=sys.stderr, mininterval=0.5, dynamic_ncols=True)
+    return None
 
 # %% ../nbs/05_train.ipynb #44
 def dist_setup(cfg: TrainConfig) -> tuple:
