@@ -8,7 +8,7 @@ import os, time, json
 from dataclasses import asdict, fields
 from pathlib import Path
 import numpy as np
-from .core import atomic_write_json, get_device, provenance
+from .core import atomic_write_json, get_device, provenance, resolve_path
 from .data import load_dataset, check_dataset
 from .train import TrainConfig, resolve_config, fit, _check
 from .mixup import MIXERS, method_grid, method_name, run_tag
@@ -60,7 +60,7 @@ def run_experiment(dataset: str = 'DIGITS', # one of mixup_nb.data.DATASETS
                    model: str | None = None, # None: the dataset's recipe model
                    alphas=(0.0, 1.0), # one group of runs per alpha; 0 = ERM
                    seeds=(0, 1, 2), # one run per seed and alpha
-                   out_dir: str | None = None, # None: runs/<dataset>
+                   out_dir: str | None = None, # None: runs/<dataset>; a relative path is taken from the project root
                    parameters: dict | None = None, # what to record as the experiment's parameters (the template passes its own)
                    log=print, # where progress lines go
                    methods=('mixup',), # keys of `MIXERS`, each crossed with `alphas`; or {method: [alphas]}
@@ -76,7 +76,7 @@ def run_experiment(dataset: str = 'DIGITS', # one of mixup_nb.data.DATASETS
            f"methods must be a non-empty list of names, e.g. ['mixup', 'cutmix'] (one of {', '.join(MIXERS)}), or a mapping of names to alphas")
     _check(all(isinstance(a, (int, float)) for a in (alphas if not isinstance(methods, dict) else [a for v in methods.values() for a in v])),
            f"alpha must be a number >= 0 (0 = ERM), got {alphas!r}")
-    out_dir = Path(out_dir or Path('runs') / dataset)
+    out_dir = resolve_path(out_dir or Path('runs') / dataset)
     cfgs = [resolve_config(TrainConfig(dataset=dataset, model=model, alpha=a, method=m, seed=s, out_dir=str(out_dir), name=run_tag(m, a),
                                        resume=resume, **train_kw))
             for m, a in method_grid(methods, alphas) for s in seeds]  # validate everything before training anything
