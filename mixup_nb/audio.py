@@ -89,9 +89,10 @@ def speech_split(root, # the folder holding `SpeechCommands/`
 
 # %% ../nbs/02b_audio.ipynb #17
 def cache_key(folder, files: list, classes: list, spec: dict = SPEC) -> str:
-    "sha256 of what a split's spectrograms depend on: file names and sizes, classes, transform parameters."
-    sizes = [os.stat(Path(folder) / f).st_size for f in files]
-    blob = json.dumps({'version': CACHE_VERSION, 'spec': spec, 'classes': classes, 'files': list(zip(files, sizes))})
+    "sha256 of what a split's spectrograms depend on: file names, sizes and modification times, classes, transform parameters."
+    stats = [os.stat(Path(folder) / f) for f in files]
+    blob = json.dumps({'version': CACHE_VERSION, 'spec': spec, 'classes': classes,
+                       'files': [(f, s.st_size, s.st_mtime_ns) for f, s in zip(files, stats)]})
     return hashlib.sha256(blob.encode()).hexdigest()
 
 def load_speechcommands(root = '~/data', # the folder holding `SpeechCommands/`

@@ -110,6 +110,8 @@ def build_parser(prog: str = 'mixup-train') -> argparse.ArgumentParser:
                    help="allow non-deterministic (faster) kernels; by default runs are deterministic")
     g.add_argument('--no-sync-bn', dest='sync_bn', action='store_false',
                    help="under torchrun on GPUs: BatchNorm statistics per process instead of over the global batch")
+    g.add_argument('--threads', type=positive_int, metavar='N', default=2,
+                   help="torch CPU threads while training; part of the config: CPU float sums depend on it (default: 2)")
     g.add_argument('--quiet', '-q', dest='progress', action='store_false', help="no progress bar and no per-epoch lines")
     g.add_argument('--dry-run', action='store_true', help="print the resolved settings and the output files, then stop")
     from mixup_nb import __version__
@@ -137,7 +139,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         cfg = TrainConfig(dataset=dataset, model=model, method=method, seed=args.seed, label_noise=args.label_noise, name=args.name, data_root=args.data_root,
                           download=args.download, verify=args.verify, out_dir=args.out, device=args.device, amp=args.amp,
                           channels_last=args.channels_last, compile=args.compile, deterministic=args.deterministic,
-                          resume=args.resume, progress=args.progress, sync_bn=args.sync_bn, **kw)
+                          resume=args.resume, progress=args.progress, sync_bn=args.sync_bn, threads=args.threads, **kw)
         return resolve_config(cfg)
     except ValueError as e:
         parser.error(str(e))
@@ -165,7 +167,7 @@ def main(argv: list | None = None, # the arguments (default: sys.argv[1:])
         return 0
     try:
         res = fit(cfg, log=say)
-    except (DataError, FileNotFoundError, ValueError, FloatingPointError) as e:
+    except (DataError, OSError, ValueError, FloatingPointError) as e:   # OSError: a run in use, a full disk, a folder not writable
         print(f"{parser.prog}: error: {e}", file=sys.stderr, flush=True)
         raise SystemExit(1)
     except KeyboardInterrupt as e:   # fit's TrainingInterrupted (a KeyboardInterrupt) says which signal and where it saved

@@ -4,28 +4,61 @@
 
 # %% ../nbs/00_core.ipynb #2
 from __future__ import annotations
-import os, sys, json, tempfile, subprocess, platform, datetime, configparser, numbers, shutil
+import os, sys, json, errno, shutil, tempfile, subprocess, platform, datetime, configparser, numbers, shutil
 import multiprocessing.util
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['atomic_write', 'atomic_write_text', 'atomic_write_json', 'get_device', 'git_info', 'provenance', 'project_root',
-           'resolve_path', 'shown_path', 'nbdev_testing', 'scratch_dir', 'check_param']
+__all__ = ['write_error', 'atomic_write', 'atomic_write_text', 'atomic_write_json', 'get_device', 'git_info', 'provenance',
+           'project_root', 'resolve_path', 'shown_path', 'nbdev_testing', 'scratch_dir', 'check_param']
+
+# %% ../nbs/00_core.ipynb #537ebc93
+def write_error(e: BaseException, # what a write raised
+                path, # the file being written
+               ) -> OSError | None:
+    "A one-line OSError saying why writing `path` failed (disk full, permission denied, read-only file system), or None."
+    path = Path(path); code = getattr(e, 'errno', None)
+    if code is None and isinstance(e, RuntimeError) and any(k in str(e) for k in ('PytorchStreamWriter', 'file write failed')):
+        try: code = errno.ENOSPC if shutil.disk_usage(path.parent).free < (1 << 20) else errno.EIO   # torch's writer drops the errno
+        except OSError: code = errno.EIO
+    if code is None: return None
+    where = path.parent
+    while not where.exists() and where != where.parent: where = where.parent
+    msg = {errno.ENOSPC: f"no space left on device while writing {path}: the disk is full (free some space; the previous file, if any, is kept)",
+           errno.EDQUOT: f"disk quota exceeded while writing {path} (the previous file, if any, is kept)",
+           errno.EACCES: f"permission denied: cannot write in {where} (choose a folder you can write to)",
+           errno.EPERM: f"permission denied: cannot write in {where} (choose a folder you can write to)",
+           errno.EROFS: f"cannot write {path}: {where} is on a read-only file system"}.get(code, f"cannot write {path}: {os.strerror(code)}")
+    out = (PermissionError if code in (errno.EACCES, errno.EPERM) else OSError)(msg); out.errno = code
+    return out
+
+def _umask() -> int:
+    try: return int(next(l for l in Path('/proc/self/status').read_text().splitlines() if l.startswith('Umask:')).split()[1], 8)
+    except (OSError, StopIteration, ValueError): old = os.umask(0o022); os.umask(old); return old
 
 # %% ../nbs/00_core.ipynb #5
 def atomic_write(path, # the file to (re)write
                  write_fn, # called with the temporary file's path; must write the content there
                 ) -> Path:
     "Write `path` atomically: `write_fn(tmp_path)` fills a temp file in the same folder, which then replaces `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    path = Path(path)
+    if path.exists() and not path.stat().st_mode & 0o222:
+        raise PermissionError(f"{path} is read-only: refusing to replace it (make it writable, or write elsewhere)")
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()   # a new file respects the umask, as open() does
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e: raise (write_error(e, path) or e) from None
     os.close(fd)
     try:
         write_fn(tmp)
         with open(tmp, 'rb') as f: os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp): os.unlink(tmp)
+        err = write_error(e, path) if isinstance(e, (OSError, RuntimeError)) else None
+        if err is not None: raise err from None
         raise
     return path
 

@@ -4,12 +4,13 @@
 
 # %% ../nbs/02_data.ipynb #2
 from __future__ import annotations
-import hashlib, math, pickle, struct
+import hashlib, math, struct
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from .safety import safe_unpickle
 from .download import ChecksumMismatch, DatasetUnavailable, ensure, one_line, overrides, with_overrides
 
 # %% auto #0
@@ -157,13 +158,13 @@ SOURCES.update({n: [dict(file=t['archive'], url=t['url'], md5=t['archive_md5'], 
 
 # %% ../nbs/02_data.ipynb #18
 def read_pickle(name: str, path) -> dict:
-    "Read one CIFAR pickle, or raise a one-line ValueError naming the file."
-    try:
-        with open(path, 'rb') as f: d = pickle.load(f, encoding='latin1')
-        if not isinstance(d, dict): raise ValueError(f"holds a {type(d).__name__}, not a dict")
-        return d
+    "Read one CIFAR pickle through `safe_unpickle` (plain data and numpy arrays only: nothing in it can run), or raise a one-line ValueError naming the file."
+    try: d = safe_unpickle(path, name)
     except Exception as e:
+        if isinstance(e, ValueError) and str(e).startswith(f"{name}: refusing"): raise
         raise ValueError(f"{name}: cannot read {path}: truncated or not a CIFAR pickle ({one_line(e)})") from None
+    if not isinstance(d, dict): raise ValueError(f"{name}: cannot read {path}: it holds a {type(d).__name__}, not a dict (not a CIFAR pickle)")
+    return d
 
 def read_cifar_batch(name: str, path, labels_key: str, num_classes: int) -> tuple:
     "The images (uint8 N x 3 x 32 x 32) and labels (int64 N) of one CIFAR pickle, checked."

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 from .core import atomic_write_json, get_device, provenance, resolve_path
 from .data import load_dataset, check_dataset
-from .train import TrainConfig, resolve_config, fit, _check
+from .train import TrainConfig, resolve_config, fit, _check, canonical_names
+from .safety import check_writable, RunLock
 from .mixup import MIXERS, method_grid, method_name, run_tag
 
 # %% auto #0
-__all__ = ['run_method', 'method_order', 'summarize_runs', 'finished_run', 'run_experiment']
+__all__ = ['run_method', 'method_order', 'summarize_runs', 'check_grid_values', 'finished_run', 'run_experiment']
 
 # %% ../nbs/07_experiment.ipynb #d7e4bcdd
 def run_method(r: dict) -> str:
@@ -38,6 +39,18 @@ def summarize_runs(runs: list) -> list:
     return out
 
 _DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}   # a field a run predates reads as its default
+def check_grid_values(alphas, seeds) -> tuple:
+    "The alphas and seeds as lists, checked: non-empty, numbers and integers (not bools), no value twice (a second run would overwrite the first)."
+    alphas, seeds = list(alphas), list(seeds)
+    _check(len(alphas) > 0, "alphas must be a non-empty list of numbers >= 0, e.g. [0.0, 1.0]")
+    _check(len(seeds) > 0, "seeds must be a non-empty list of integers, e.g. [0, 1, 2]")
+    _check(all(isinstance(s, int) and not isinstance(s, bool) for s in seeds), f"seeds must be integers, got {seeds!r}")
+    _check(all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in alphas), f"alphas must be numbers >= 0, got {alphas!r}")
+    for what, v, given in (('seeds', seeds, seeds), ('alphas', [float(a) for a in alphas], alphas)):
+        dup = sorted({x for x in v if v.count(x) > 1})
+        _check(not dup, f"{what} {given!r} hold {dup} more than once: the second run would overwrite the first; give each value once")
+    return alphas, seeds
+
 _RUN_FLAGS = ('resume', 'progress', 'out_dir', 'data_root', 'download')  # config fields that do not change what a run computes
 
 def finished_run(metrics: dict | None, # the content of a metrics.json, or None
@@ -68,8 +81,9 @@ def run_experiment(dataset: str = 'DIGITS', # one of mixup_nb.data.DATASETS
                    **train_kw, # any other `TrainConfig` field
                   ) -> dict:
     "Train every (method, alpha, seed) with `fit` and write `out_dir/metrics.json`; returns its content."
-    check_dataset(dataset)
+    dataset, model = canonical_names(dataset, model)
     alphas, seeds = list(alphas), list(seeds)
+    for al in (methods.values() if isinstance(methods, dict) else [alphas]): check_grid_values(al, seeds)
     _check(isinstance(methods, dict) or len(alphas) > 0, "alphas must be a non-empty list of numbers >= 0, e.g. [0.0, 1.0]")
     _check(len(seeds) > 0, "seeds must be a non-empty list of integers, e.g. [0, 1, 2]")
     _check(isinstance(methods, dict) or (not isinstance(methods, str) and len(methods) > 0),
@@ -80,27 +94,29 @@ def run_experiment(dataset: str = 'DIGITS', # one of mixup_nb.data.DATASETS
     cfgs = [resolve_config(TrainConfig(dataset=dataset, model=model, alpha=a, method=m, seed=s, out_dir=str(out_dir), name=run_tag(m, a),
                                        resume=resume, **train_kw))
             for m, a in method_grid(methods, alphas) for s in seeds]  # validate everything before training anything
-    c0 = cfgs[0]
-    old = _read_metrics(out_dir / 'metrics.json') if resume else None
-    data = None
-    metrics = {'parameters': parameters or {'dataset': dataset, 'model': model, 'alphas': alphas, 'methods': methods, 'seeds': seeds, 'resume': resume, **train_kw},
-               'provenance': provenance(get_device(c0.device)), 'runs': []}
-    t0 = time.perf_counter()
-    for cfg in cfgs:
-        done = finished_run(old, asdict(cfg), out_dir)
-        if done is not None:
-            log(f"[{cfg.name} seed {cfg.seed}] already finished ({done['epochs_run']} epochs): kept from metrics.json")
-            metrics['runs'].append(done)
-            metrics.setdefault('determinism', (old or {}).get('determinism'))
-        else:
-            if data is None:
-                data = tuple(load_dataset(dataset, Path(c0.data_root).expanduser(), s, download=c0.download, verify=c0.verify) for s in ('train', 'test'))
-            r = fit(cfg, data=data, log=log)
-            metrics['determinism'] = r['determinism']
-            metrics['runs'].append({'alpha': cfg.alpha, 'method': cfg.method, 'seed': cfg.seed, 'config': r['config'],
-                                    **{k: v for k, v in r.items() if k not in ('config', 'determinism', 'history')},
-                                    'csv': os.path.relpath(r['csv'], out_dir), 'pred': os.path.relpath(r['pred'], out_dir)})
-        metrics['summary'] = summarize_runs(metrics['runs'])
-        metrics['seconds'] = time.perf_counter() - t0
-        atomic_write_json(out_dir / 'metrics.json', metrics)
-    return metrics
+    check_writable(out_dir)
+    with RunLock(out_dir / '.mixup-experiment.lock', f"the experiment in {out_dir}"):   # one writer per experiment folder
+        c0 = cfgs[0]
+        old = _read_metrics(out_dir / 'metrics.json') if resume else None
+        data = None
+        metrics = {'parameters': parameters or {'dataset': dataset, 'model': model, 'alphas': alphas, 'methods': methods, 'seeds': seeds, 'resume': resume, **train_kw},
+                   'provenance': provenance(get_device(c0.device)), 'runs': []}
+        t0 = time.perf_counter()
+        for cfg in cfgs:
+            done = finished_run(old, asdict(cfg), out_dir)
+            if done is not None:
+                log(f"[{cfg.name} seed {cfg.seed}] already finished ({done['epochs_run']} epochs): kept from metrics.json")
+                metrics['runs'].append(done)
+                metrics.setdefault('determinism', (old or {}).get('determinism'))
+            else:
+                if data is None:
+                    data = tuple(load_dataset(dataset, Path(c0.data_root).expanduser(), s, download=c0.download, verify=c0.verify) for s in ('train', 'test'))
+                r = fit(cfg, data=data, log=log)
+                metrics['determinism'] = r['determinism']
+                metrics['runs'].append({'alpha': cfg.alpha, 'method': cfg.method, 'seed': cfg.seed, 'config': r['config'],
+                                        **{k: v for k, v in r.items() if k not in ('config', 'determinism', 'history')},
+                                        'csv': os.path.relpath(r['csv'], out_dir), 'pred': os.path.relpath(r['pred'], out_dir)})
+            metrics['summary'] = summarize_runs(metrics['runs'])
+            metrics['seconds'] = time.perf_counter() - t0
+            atomic_write_json(out_dir / 'metrics.json', metrics)
+        return metrics

@@ -194,6 +194,8 @@ def plan_sweep(grid_path, out='runs', template=None) -> list:
     out = Path(out).expanduser().resolve()
     for r in runs:
         r['run_dir'] = str(out / r['name'])
+        if not Path(r['run_dir']).resolve().is_relative_to(out):   # a run folder stays under --out
+            raise ValueError(f"grid combination {r['combo']} would write to {r['run_dir']}, outside {out}")
         r['status'], r['reason'] = run_status(r['run_dir'], r['parameters'])
     return runs
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #2
 from __future__ import annotations
-import csv, io, math, os, pickle, random, re, signal, sys, threading, time, warnings
+import contextlib, csv, functools, io, math, os, pickle, random, re, signal, sys, threading, time, warnings
 from dataclasses import dataclass, asdict, field, fields, replace
 from pathlib import Path
 import numpy as np
@@ -18,14 +18,18 @@ from .mixup import mixup_data, mixup_criterion, mixed_correct, mixed_loss, Mixed
 from .data import DATA_INFO, load_dataset, check_dataset, DeviceLoader, TensorDataset, corrupt_labels
 from .models import get_model, MODELS, check_model_input, check_manifold_model
 from .recipes import get_recipe
+from .data import DATASETS, one_line
+from .safety import check_run_name, check_writable, RunLock
 
 # %% auto #0
-__all__ = ['CSV_FIELDS', 'TIME_FIELDS', 'NOISE_FIELDS', 'CKPT_FORMAT', 'RESULT_FIELDS', 'TrainConfig', 'resolve_config',
-           'run_paths', 'csv_text', 'write_csv', 'write_logs', 'expected_calibration_error', 'eval_metrics', 'evaluate',
-           'amp_setup', 'train_step', 'shard_slice', 'train_one_epoch', 'seed_everything', 'get_rng_state',
-           'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'check_resume_config', 'TrainingInterrupted',
-           'StopFlag', 'display_mode', 'progress_bar', 'dist_setup', 'label_noise_generator', 'noisy_labels',
-           'memorization_metrics', 'make_optimizer', 'save_predictions', 'summarize_history', 'fit']
+__all__ = ['CSV_FIELDS', 'TIME_FIELDS', 'NOISE_FIELDS', 'CKPT_FORMAT', 'RESULT_FIELDS', 'TrainConfig', 'canonical_names',
+           'probe_model', 'check_model_fits', 'check_before_work', 'unused_milestones', 'resolve_config', 'run_paths',
+           'csv_text', 'write_csv', 'write_logs', 'expected_calibration_error', 'eval_metrics', 'evaluate', 'amp_setup',
+           'train_step', 'shard_slice', 'train_one_epoch', 'seed_everything', 'get_rng_state', 'set_rng_state',
+           'save_checkpoint', 'load_checkpoint', 'check_resume_config', 'TrainingInterrupted', 'StopFlag',
+           'display_mode', 'progress_bar', 'dist_setup', 'label_noise_generator', 'noisy_labels',
+           'memorization_metrics', 'make_optimizer', 'save_predictions', 'summarize_history', 'lock_path', 'run_guard',
+           'fit']
 
 # %% ../nbs/05_train.ipynb #5
 @dataclass
@@ -58,6 +62,53 @@ class TrainConfig:
     resume: bool = False # continue from the 'last' checkpoint (a finished run does nothing)
     progress: bool = True # a progress bar where someone watches (terminal, notebook) and one line per epoch
     sync_bn: bool = True # under torchrun on GPUs: BatchNorm statistics over the global batch (SyncBatchNorm)
+    threads: int = 2 # torch's CPU threads while training: CPU float sums depend on it, so `fit` sets it (2: the committed runs')
+
+# %% ../nbs/05_train.ipynb #b6df8318
+def _is_int(v) -> bool: return isinstance(v, int) and not isinstance(v, bool)
+def _is_num(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+def canonical_names(dataset, model=None) -> tuple:
+    "The registries' spelling of a dataset and a model name, matched without regard to case; else a one-line error."
+    def canon(name, names, what):
+        for n in names:
+            if isinstance(name, str) and n.lower() == name.lower(): return n
+        raise ValueError(f"unknown {what} {name!r}: choose one of {', '.join(names)}")
+    return canon(dataset, DATASETS, 'dataset'), None if model is None else canon(model, list(MODELS), 'model')
+
+@functools.lru_cache(maxsize=None)
+def probe_model(model: str, dataset: str) -> str | None:
+    "Why `model` cannot take a batch of `dataset`'s input (None if it can): one forward pass on the meta device, no memory, no random draw."
+    info = DATA_INFO[dataset]
+    try:
+        with torch.device('meta'), torch.no_grad():
+            get_model(model, num_classes=info['num_classes'], in_channels=info['in_channels']).eval()(torch.zeros(2, *info['shape']))
+    except Exception as e: return one_line(e)
+    return None
+
+def check_model_fits(model: str, dataset: str) -> None:
+    "A one-line error, before any work, when `model` cannot run on `dataset`'s input shape, naming the models that can."
+    why = probe_model(model, dataset)
+    if why is None: return
+    fits = [m for m in MODELS if MODELS[m].in_channels == DATA_INFO[dataset]['in_channels'] and probe_model(m, dataset) is None]
+    shape = ' x '.join(map(str, DATA_INFO[dataset]['shape']))
+    raise ValueError(f"model {model} does not fit {dataset}'s {shape} input ({why}): choose one of {', '.join(fits) or '(none)'}")
+
+# %% ../nbs/05_train.ipynb #68bd5803
+def check_before_work(cfg: TrainConfig) -> None:
+    "What `resolve_config` checks last: integers that are not bools, a run name that stays in its folder, a thread count, a model that fits the data."
+    for f in ('seed', 'epochs', 'batch_size', 'threads'):
+        _check(_is_int(getattr(cfg, f)), f"{f} must be an integer, got {getattr(cfg, f)!r}")
+    _check(all(_is_int(m) for m in cfg.milestones), f"lr milestones must be integer epochs, got {cfg.milestones!r}")
+    for f in ('alpha', 'lr', 'momentum', 'weight_decay', 'gamma'):
+        _check(_is_num(getattr(cfg, f)), f"{f} must be a number, got {getattr(cfg, f)!r}")
+    _check(1 <= cfg.threads <= 1024, f"threads must be an integer from 1 to 1024, got {cfg.threads!r}")
+    check_run_name(cfg.name)
+    check_model_fits(cfg.model, cfg.dataset)
+
+def unused_milestones(cfg: TrainConfig) -> list:
+    "The lr milestones at or after the last epoch: the schedule never reaches them (worth a warning, not an error)."
+    return [m for m in cfg.milestones if m >= cfg.epochs]
 
 # %% ../nbs/05_train.ipynb #6
 def _check(ok: bool, msg: str):
@@ -66,11 +117,11 @@ def _check(ok: bool, msg: str):
 def resolve_config(cfg: TrainConfig | None = None, **overrides) -> TrainConfig:
     "Fill `None` fields from the dataset's recipe and validate every value."
     cfg = replace(cfg or TrainConfig(), **overrides)
-    check_dataset(cfg.dataset)
+    cfg.dataset, cfg.model = canonical_names(cfg.dataset, cfg.model)   # 'digits' is DIGITS, as on the command line
     r = get_recipe(cfg.dataset, cfg.model)   # the model's own recipe changes (e.g. WRN's milestones) apply
     for f in ('model', 'epochs', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma'):
         if getattr(cfg, f) is None: setattr(cfg, f, getattr(r, f))
-    cfg.milestones = [int(m) for m in cfg.milestones]
+    cfg.milestones = list(cfg.milestones)
     _check(cfg.model in MODELS, f"unknown model {cfg.model!r}: choose one of {', '.join(MODELS)}")
     check_model_input(cfg.model, DATA_INFO[cfg.dataset]['in_channels'], cfg.dataset)
     _check(isinstance(cfg.alpha, (int, float)) and math.isfinite(cfg.alpha) and cfg.alpha >= 0,
@@ -92,6 +143,7 @@ def resolve_config(cfg: TrainConfig | None = None, **overrides) -> TrainConfig:
     if cfg.alpha == 0: cfg.method = 'mixup'   # ERM: one run, whatever the method
     if MIXERS[cfg.method].hidden: check_manifold_model(cfg.model)
     if cfg.name is None: cfg.name = f"{cfg.dataset}_{run_tag(cfg.method, cfg.alpha)}"
+    check_before_work(cfg)
     return cfg
 
 # %% ../nbs/05_train.ipynb #9
@@ -102,6 +154,7 @@ NOISE_FIELDS = ['train_error_noisy', 'train_error_true', 'memorized']   # runs o
 def run_paths(cfg: TrainConfig) -> dict:
     "Where a run's CSV log, timings, predictions and checkpoints live."
     out = Path(cfg.out_dir).expanduser()
+    check_run_name(cfg.name)   # no separator: every file stays in its folder, and no two of them share a path
     return {'csv': out / 'results' / f"log_{cfg.model}_{cfg.name}_{cfg.seed}.csv",
             'times': out / 'results' / f"time_{cfg.model}_{cfg.name}_{cfg.seed}.csv",
             'pred': out / 'results' / f"pred_{cfg.model}_{cfg.name}_{cfg.seed}.npz",
@@ -307,6 +360,10 @@ def load_checkpoint(path) -> dict:
     "Read a checkpoint with `torch.load(weights_only=True)`: tensors and plain data only, so a crafted file cannot run code."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no checkpoint at {path}")
+    with open(path, 'rb') as f: head = f.read(8)
+    if not head: raise ValueError(f"checkpoint {path} is empty (0 bytes: an interrupted copy?): delete it, or start again with resume=False")
+    if not head.startswith((b'PK\x03\x04', b'\x80')):   # torch.save writes a zip archive (older versions a pickle)
+        raise ValueError(f"{path} is not a torch checkpoint: it starts with {head!r}, not a zip archive (a text file?); delete it, or start again with resume=False")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -322,7 +379,7 @@ def load_checkpoint(path) -> dict:
     return ck
 
 # %% ../nbs/05_train.ipynb #35
-RESULT_FIELDS = ('dataset', 'model', 'alpha', 'method', 'seed', 'label_noise', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma', 'amp')
+RESULT_FIELDS = ('dataset', 'model', 'alpha', 'method', 'seed', 'label_noise', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma', 'amp', 'threads')
 
 def check_resume_config(saved: dict, # the checkpoint's config
                         cfg: TrainConfig, # the run asked for
@@ -330,7 +387,8 @@ def check_resume_config(saved: dict, # the checkpoint's config
                        ) -> None:
     "Raise a one-line error if `cfg` differs from the checkpoint's config in a field that changes results."
     saved = {'method': 'mixup', **saved}   # checkpoints from before methods existed trained mixup
-    diff = [f for f in RESULT_FIELDS if saved.get(f, 0.0 if f == 'label_noise' else None) != getattr(cfg, f)]  # older checkpoints: clean labels
+    old = {'label_noise': 0.0, 'threads': cfg.threads}   # what older checkpoints, which lack the field, were trained with (or: unrecorded)
+    diff = [f for f in RESULT_FIELDS if saved.get(f, old.get(f)) != getattr(cfg, f)]
     if diff:
         was = ', '.join(f"{f}={saved.get(f)!r}" for f in diff); now = ', '.join(f"{f}={getattr(cfg, f)!r}" for f in diff)
         raise ValueError(f"cannot resume from {path}: it was trained with {was} but this run asks {now}; "
@@ -487,6 +545,28 @@ def _result(config: dict, switches: dict, speed: dict, history: list, paths: dic
 def _is_compile_error(e: BaseException) -> bool:
     return any(type(x).__module__.startswith(('torch._dynamo', 'torch._inductor')) for x in (e, e.__cause__) if x is not None)
 
+# %% ../nbs/05_train.ipynb #c7766840
+def lock_path(cfg: TrainConfig) -> Path:
+    "The run's lock file, beside its checkpoints."
+    return run_paths(cfg)['last'].parent / f"ckpt_{cfg.name}_{cfg.seed}.lock"
+
+@contextlib.contextmanager
+def run_guard(cfg: TrainConfig, rank: int = 0, log=print):
+    "What a run holds for its whole life: a writable output folder, its lock (one writer per run), the config's torch thread count."
+    if rank == 0:
+        check_writable(*{p.parent for p in run_paths(cfg).values()})
+        for f in run_paths(cfg).values():   # a file made read-only is refused now, not replaced (nor found so after an epoch)
+            if f.exists() and not f.stat().st_mode & 0o222: raise PermissionError(f"{f} is read-only: refusing to replace it (make it writable, or write elsewhere)")
+        if unused_milestones(cfg):
+            log(f"[{cfg.name} seed {cfg.seed}] warning: lr milestone(s) {unused_milestones(cfg)} at or after the last epoch ({cfg.epochs}): never applied")
+    lock = RunLock(lock_path(cfg), f"run {cfg.name!r} seed {cfg.seed} under {Path(cfg.out_dir).expanduser()}").acquire() if rank == 0 else None
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cfg.threads)   # the same CPU arithmetic whether launched by fit, the template, mixup-train or mixup-sweep (Ray sets 1)
+    try: yield
+    finally:
+        torch.set_num_threads(threads)
+        if lock is not None: lock.release()
+
 # %% ../nbs/05_train.ipynb #48
 def fit(cfg: TrainConfig, # the run; `None` fields are filled from the recipe
         data: tuple | None = None, # optional preloaded (train, test) `TensorDataset`s
@@ -496,7 +576,9 @@ def fit(cfg: TrainConfig, # the run; `None` fields are filled from the recipe
     "Train one run (ERM if `cfg.alpha == 0`, else `cfg.method`); write its CSV, predictions and checkpoints; return its summary."
     cfg = resolve_config(cfg)
     rank, world, device, own_group = dist_setup(cfg)
-    try: return _fit(cfg, data, log if rank == 0 else (lambda *a, **k: None), callback, rank, world, device)
+    try:
+        with run_guard(cfg, rank, log):
+            return _fit(cfg, data, log if rank == 0 else (lambda *a, **k: None), callback, rank, world, device)
     finally:
         if own_group: dist.destroy_process_group()
 

@@ -1,6 +1,6 @@
 """The real loaders on small trees in the real on-disk formats: shapes, dtypes, labels, splits, the cache,
 every bad input's one-line error, and the device input path's randomness and augmentation."""
-import math
+import math, os
 from pathlib import Path
 import numpy as np
 import pytest
@@ -136,8 +136,8 @@ def test_speechcommands_cache_is_reused(tmp_path, monkeypatch):
     cache_dir = tmp_path / 'SpeechCommands' / 'mixup_nb_spectrograms'
     caches = list(cache_dir.glob('speech_commands_v0.02-train-*.pt'))
     assert len(caches) == 1
-    for rel in info['splits']['train']:                                # ruin every wav, keeping its size
-        p = info['folder'] / rel; p.write_bytes(b'\0' * p.stat().st_size)
+    for rel in info['splits']['train']:                                # ruin every wav, keeping its size and time stamp
+        p = info['folder'] / rel; st = p.stat(); p.write_bytes(b'\0' * st.st_size); os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
     calls = []
     def no_read(*a, **k): calls.append(a); raise AssertionError('a wav was read')
     monkeypatch.setattr(soundfile, 'read', no_read)
@@ -158,6 +158,23 @@ def test_speechcommands_cache_not_stale(tmp_path, monkeypatch):
     real_read = soundfile.read
     monkeypatch.setattr(soundfile, 'read', lambda *a, **k: (reads.append(a), real_read(*a, **k))[1])
     assert torch.equal(load_dataset('COMMAND', tmp_path, 'train').x, grown.x) and len(reads) == len(grown)
+
+
+def test_speechcommands_cache_not_stale_after_same_size_replacement(tmp_path):
+    "A wav replaced by another clip of the same size (another word) is decoded again, not served from the cache."
+    info = write_speechcommands(tmp_path, n_per_word=6)
+    first = load_dataset('COMMAND', tmp_path, 'train')
+    rel = info['splits']['train'][0]; p = info['folder'] / rel
+    old = p.stat()
+    other = next(w for w in ('yes', 'no', 'up', 'down') if w != rel.split('/')[0])
+    n = len(soundfile.read(str(p))[0])
+    write_wav(p, word_wave(('yes', 'no', 'up', 'down').index(other), n, np.random.default_rng(5)))
+    assert p.stat().st_size == old.st_size
+    if p.stat().st_mtime_ns == old.st_mtime_ns:                        # a file system with coarse time stamps: a later copy
+        os.utime(p, ns=(old.st_atime_ns, old.st_mtime_ns + 2 * 10**9))
+    again = load_dataset('COMMAND', tmp_path, 'train')
+    changed = (again.x != first.x).flatten(1).any(1)
+    assert changed.sum() == 1                                          # the new clip's spectrogram, and only it
 
 
 def test_speechcommands_corrupt_cache_is_rebuilt(tmp_path):
