@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN = dict(dataset='DIGITS', alpha=1.0, seed=0, epochs=8, device='cpu')
+RUN = dict(dataset='DIGITS', alpha=1.0, seed=0, epochs=2, device='cpu')
 
 
 def env(**extra):
