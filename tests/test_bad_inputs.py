@@ -120,10 +120,10 @@ def test_crafted_cifar_batch_runs_nothing(tmp_path, verify):
     info = datatrees.write_cifar10(tmp_path / 'data', n_train=20, n_test=10)
     flag = tmp_path / 'code_ran'
     (info['folder'] / 'data_batch_1').write_bytes(pickle.dumps({'data': Evil(flag), 'labels': [0]}, protocol=2))
-    argv = ['--dataset', 'CIFAR10', '--device', 'cpu', '--quiet', '--epoch', '1', '--data-root', tmp_path / 'data', '--out', tmp_path / 'out']
+    argv = ['--dataset', 'CIFAR10', '--device', 'cpu', '--quiet', '--epoch', '1', '--no-download', '--data-root', tmp_path / 'data', '--out', tmp_path / 'out']
     expect = "refusing to read" if not verify else "md5 mismatch"
     line = one_line_failure(argv + ([] if verify else ['--no-verify']), expect)
-    if verify: assert '--no-verify on the command line' in line and 'verify=False in Python' in line
+    if verify: assert '--no-verify' in line and 'verify=False' in line          # the command line's flag, and Python's
     else: assert 'data_batch_1' in line and 'posix.system' in line
     assert not flag.exists()
     assert not (tmp_path / 'out' / 'results').exists()
@@ -190,3 +190,47 @@ def test_sweep_bool_seed(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and len(err.strip().splitlines()) == 1 and 'seed must be an integer, got True' in err, err
     assert not (tmp_path / 'runs').exists()
+
+
+# ---- every other file the package deserializes: nothing in it can run -------------------------------------
+def test_crafted_spectrogram_cache_is_not_run(tmp_path):
+    "The Speech Commands cache is read with torch.load(weights_only=True): a crafted one is rebuilt, never run."
+    from mixup_nb.data import load_dataset
+    datatrees.write_speechcommands(tmp_path, n_per_word=6)
+    first = load_dataset('COMMAND', tmp_path, 'train')
+    flag = tmp_path / 'code_ran'
+    for cache in (tmp_path / 'SpeechCommands' / 'mixup_nb_spectrograms').glob('*.pt'):
+        torch.save({'x': Evil(flag)}, cache)
+    again = load_dataset('COMMAND', tmp_path, 'train')
+    assert not flag.exists() and torch.equal(again.x, first.x)
+
+
+def test_crafted_predictions_file_is_not_run(tmp_path):
+    "Prediction files are read with np.load, whose allow_pickle is False: an object array is refused, nothing runs."
+    import numpy as np
+    from mixup_nb.report import load_predictions
+    flag = tmp_path / 'code_ran'
+    np.savez(tmp_path / 'pred.npz', conf=np.array([Evil(flag)], dtype=object), pred=np.zeros(1), y=np.zeros(1))
+    with pytest.raises(ValueError, match='allow_pickle'):
+        load_predictions(tmp_path, {'runs': [{'pred': 'pred.npz', 'alpha': 1.0, 'seed': 0}]})
+    assert not flag.exists()
+
+
+def test_crafted_sweep_grid_is_not_run(tmp_path):
+    "Grids are read with yaml.safe_load: a python/object tag is refused in one line, nothing runs."
+    from mixup_nb.sweep import load_grid
+    flag = tmp_path / 'code_ran'
+    grid = tmp_path / 'g.yaml'; grid.write_text(f"alpha: !!python/object/apply:os.system ['touch {flag}']\n")
+    with pytest.raises(ValueError, match='is not valid YAML'): load_grid(grid)
+    assert not flag.exists()
+
+
+def test_no_unrestricted_unpickling_in_the_package():
+    "The audit, kept: no plain pickle.load/loads, torch.load without weights_only=True, np.load with allow_pickle, yaml.load."
+    import re
+    src = {p.name: p.read_text() for p in (ROOT / 'mixup_nb').glob('*.py')}
+    for name, text in src.items():
+        assert not re.search(r'\bpickle\.loads?\(', text), name
+        assert not re.search(r'allow_pickle\s*=\s*True', text), name
+        assert not re.search(r'\byaml\.(unsafe_)?load\(', text), name
+        for call in re.findall(r'torch\.load\([^)]*\)', text): assert 'weights_only=True' in call, (name, call)
