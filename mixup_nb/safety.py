@@ -54,8 +54,10 @@ class RunLock:
     def __init__(self, path, # the lock file (created; removed on release)
                  what: str = 'run', # named in the refusal
                 ):
-        self.path, self.what, self.fd = Path(path), what, None
+        self.path, self.what, self.fd, self.made = Path(path), what, None, []
     def acquire(self) -> 'RunLock':
+        here = self.path.parent
+        while not here.exists(): self.made.append(here); here = here.parent
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -76,6 +78,9 @@ class RunLock:
         if self.fd is None: return
         try: self.path.unlink(missing_ok=True)
         finally: os.close(self.fd); self.fd = None
+        for d in self.made:                    # folders made for the lock alone go too: a run that failed early leaves nothing
+            try: d.rmdir()
+            except OSError: break
     def __enter__(self): return self.acquire()
     def __exit__(self, *exc): self.release()
 
