@@ -25,9 +25,9 @@ from .safety import check_run_name, check_writable, RunLock
 __all__ = ['CSV_FIELDS', 'TIME_FIELDS', 'NOISE_FIELDS', 'CKPT_FORMAT', 'RESULT_FIELDS', 'TrainConfig', 'canonical_names',
            'probe_model', 'check_model_fits', 'check_before_work', 'unused_milestones', 'resolve_config', 'run_paths',
            'csv_text', 'write_csv', 'write_logs', 'expected_calibration_error', 'eval_metrics', 'evaluate', 'amp_setup',
-           'train_step', 'shard_slice', 'train_one_epoch', 'seed_everything', 'get_rng_state', 'set_rng_state',
-           'save_checkpoint', 'load_checkpoint', 'check_resume_config', 'TrainingInterrupted', 'StopFlag',
-           'display_mode', 'progress_bar', 'dist_setup', 'label_noise_generator', 'noisy_labels',
+           'train_step', 'shard_slice', 'StepLog', 'train_one_epoch', 'seed_everything', 'get_rng_state',
+           'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'check_resume_config', 'TrainingInterrupted',
+           'StopFlag', 'display_mode', 'progress_bar', 'dist_setup', 'label_noise_generator', 'noisy_labels',
            'memorization_metrics', 'make_optimizer', 'save_predictions', 'summarize_history', 'lock_path', 'run_guard',
            'fit']
 
@@ -63,6 +63,7 @@ class TrainConfig:
     progress: bool = True # a progress bar where someone watches (terminal, notebook) and one line per epoch
     sync_bn: bool = True # under torchrun on GPUs: BatchNorm statistics over the global batch (SyncBatchNorm)
     threads: int = 2 # torch's CPU threads while training: CPU float sums depend on it, so `fit` sets it (2: the committed runs')
+    check_every: int = 50 # steps between host reads of the training losses (the NaN check; under torchrun also the stop signal)
 
 # %% ../nbs/05_train.ipynb #b6df8318
 def _is_int(v) -> bool: return isinstance(v, int) and not isinstance(v, bool)
@@ -136,6 +137,8 @@ def resolve_config(cfg: TrainConfig | None = None, **overrides) -> TrainConfig:
     _check(isinstance(cfg.label_noise, (int, float)) and not isinstance(cfg.label_noise, bool) and 0 <= cfg.label_noise <= 1,
            f"label_noise must be a number in [0, 1] (the share of training labels redrawn; 0 = clean), got {cfg.label_noise!r}")
     cfg.label_noise = float(cfg.label_noise)
+    _check(isinstance(cfg.check_every, int) and not isinstance(cfg.check_every, bool) and cfg.check_every >= 1,
+           f"check_every must be an integer >= 1 (steps), got {cfg.check_every!r}")
     for f in ('amp', 'channels_last', 'compile', 'deterministic', 'resume', 'progress', 'sync_bn'):
         _check(isinstance(getattr(cfg, f), bool), f"{f} must be True or False, got {getattr(cfg, f)!r}")
     cfg.alpha = float(cfg.alpha)
@@ -201,15 +204,16 @@ def eval_metrics(loss_sum: float, conf: np.ndarray, pred: np.ndarray, y: np.ndar
 def evaluate(model: nn.Module, loader, amp: bool = False, amp_dtype: torch.dtype | None = None) -> dict:
     "Test loss, error and ECE of `model` over `loader`; also returns every example's confidence, prediction and label."
     model.eval()
-    loss_sum, confs, preds, ys = 0.0, [], [], []
-    for xb, yb in loader:
+    losses, confs, preds, ys = [], [], [], []
+    for xb, yb in loader:                        # everything stays on the device until the end: one host read per evaluation
         with torch.autocast(device_type=xb.device.type, dtype=amp_dtype, enabled=amp):
             out = model(xb)
         out = out.float()
-        loss_sum += F.cross_entropy(out, yb, reduction='sum').item()
-        p = out.softmax(1); c, pr = p.max(1)
-        confs.append(c.cpu()); preds.append(pr.cpu()); ys.append(yb.cpu())
-    return eval_metrics(loss_sum, torch.cat(confs).numpy(), torch.cat(preds).numpy(), torch.cat(ys).numpy())
+        losses.append(F.cross_entropy(out, yb, reduction='sum'))
+        c, pr = out.softmax(1).max(1)
+        confs.append(c); preds.append(pr); ys.append(yb)
+    loss_sum = sum(torch.stack(losses).tolist())  # per-batch sums added on the host in batch order, as one by one
+    return eval_metrics(loss_sum, *(torch.cat(t).cpu().numpy() for t in (confs, preds, ys)))
 
 # %% ../nbs/05_train.ipynb #16
 def amp_setup(device: torch.device, # the training device
@@ -250,6 +254,39 @@ def shard_slice(n: int, rank: int, world: int) -> slice:
     start = rank * base + min(rank, extra)
     return slice(start, start + base + (rank < extra))
 
+# %% ../nbs/05_train.ipynb #f04a1fc0
+class StepLog:
+    "Per-step loss and mixed-correct sums kept on the device; the host reads them every `every` steps (`read`), checking each step's loss."
+    def __init__(self, n_steps: int, device, every: int = 50, world: int = 1, epoch: int = 1,
+                 start: int = 0, sums: list | None = None): # resuming mid-epoch: the steps done and their sums
+        dt = torch.float32 if torch.device(device).type == 'mps' else torch.float64   # MPS has no float64
+        self.rows = torch.zeros(n_steps, 2, dtype=dt, device=device)
+        self.nb, self.done, self.every, self.world, self.epoch = [0] * n_steps, start, every, world, epoch
+        self.loss_sum, self.corr_sum, self.n = sums or (0.0, 0.0, 0)
+
+    def add(self, step: int, loss: torch.Tensor, correct: torch.Tensor, nb: int, nb_global: int) -> None:
+        "Record step `step` (0-based): this process's mean loss over its `nb` examples and its mixed-correct count."
+        self.rows[step] = torch.stack([loss.double() * nb, correct.double()])   # a copy on the device, no host read
+        self.nb[step] = nb_global
+
+    def due(self, step: int) -> bool: return (step + 1) % self.every == 0 or step + 1 == len(self.nb)
+
+    def read(self, upto: int, stop: bool = False) -> bool:
+        "One host read of steps done..upto-1 (summed over processes, with the stop flags): raise at the first non-finite loss, else add them up."
+        blk = self.rows[self.done:upto].flatten()
+        if self.world > 1:
+            blk = torch.cat([blk, blk.new_tensor([float(stop)])]); dist.all_reduce(blk)
+        vals = blk.tolist()
+        if self.world > 1: stop = vals.pop() > 0
+        for i, s in enumerate(range(self.done, upto)):
+            ls, cs = vals[2 * i], vals[2 * i + 1]
+            if not math.isfinite(ls):
+                raise FloatingPointError(f"training loss became {ls / self.nb[s]} at epoch {self.epoch} step {s + 1}/{len(self.nb)}")
+            self.loss_sum, self.corr_sum, self.n = self.loss_sum + ls, self.corr_sum + cs, self.n + self.nb[s]
+        self.done = upto
+        return stop
+
+
 # %% ../nbs/05_train.ipynb #21
 def train_one_epoch(model: nn.Module, loader, opt: torch.optim.Optimizer, alpha: float,
                     generator: torch.Generator, amp: bool = False, *,
@@ -265,6 +302,8 @@ def train_one_epoch(model: nn.Module, loader, opt: torch.optim.Optimizer, alpha:
                     stop=None, # callable: True once the run was asked to stop (a signal)
                     bar=None, # a tqdm bar to advance, or None
                     callback=None, # `callback('step', epoch=, step=, model=)` after each step
+                    check_every: int = 50, # steps between host reads of the losses (see `StepLog`)
+                    partial_model: nn.Module | None = None, # the model for a batch smaller than the loader's (an uncompiled twin of `model`); None: `model`
                    ) -> dict:
     "Train one epoch with `method` (`alpha > 0`) or ERM (`alpha == 0`); returns mean loss and mixed-input accuracy, or where it stopped."
     if amp and amp_dtype is None: amp_dtype = amp_setup(loader.device, True)[0]
@@ -274,11 +313,12 @@ def train_one_epoch(model: nn.Module, loader, opt: torch.optim.Optimizer, alpha:
         _check(0 < start_step <= n_steps and gen_start is not None, f"cannot resume at step {start_step} of an epoch of {n_steps} steps")
         mid = generator.get_state(); generator.set_state(gen_start)
     else: gen_start = generator.get_state()
-    loss_sum, corr_sum, n = sums or (0.0, 0.0, 0)
+    log = StepLog(n_steps, loader.device, check_every, world, epoch, start_step, sums)
     mixer = get_mixer(method, alpha)
     it = iter(loader)
     for step in range(n_steps):
         xb, yb = next(it)
+        if step == 0: full = len(yb)                               # the loader's batch; only the last one may be smaller
         mb = mixer(xb, yb, alpha, generator)                       # the global batch: same draws as one process
         if step < start_step:                                      # replaying the data path up to the checkpoint
             if step == start_step - 1 and not torch.equal(generator.get_state(), mid):
@@ -289,35 +329,43 @@ def train_one_epoch(model: nn.Module, loader, opt: torch.optim.Optimizer, alpha:
         xb, ya, yb2, lam = mb.x, mb.y_a, mb.y_b, mb.lam
         nb = len(ya)
         if channels_last and xb.dim() == 4: xb = xb.contiguous(memory_format=torch.channels_last)
-        loss, out = train_step(model, opt, xb, ya, yb2, lam, scaler, amp_dtype, weight=nb * world / nb_global if world > 1 else 1.0,
+        net = partial_model if partial_model is not None and nb_global < full else model
+        loss, out = train_step(net, opt, xb, ya, yb2, lam, scaler, amp_dtype, weight=nb * world / nb_global if world > 1 else 1.0,
                                eps=mb.eps, model_kw=mb.model_kw)
         if callback is not None: callback('step', epoch=epoch, step=step + 1, model=model)
-        stats = torch.stack([loss.double() * nb, mixed_correct(out, ya, yb2, lam).double()])
-        stop_now = bool(stop()) if stop is not None else False
-        if world > 1:
-            stats = torch.cat([stats, stats.new_tensor([float(stop_now)])]); dist.all_reduce(stats)
-            ls, cs, flag = stats.tolist(); stop_now = flag > 0
-        else: ls, cs = stats.tolist()
-        if not math.isfinite(ls): raise FloatingPointError(f"training loss became {ls / nb_global} at epoch {epoch} step {step + 1}/{n_steps}")
-        loss_sum, corr_sum, n = loss_sum + ls, corr_sum + cs, n + nb_global
-        if bar is not None: bar.set_postfix(loss=f"{loss_sum / n:.4f}", refresh=False); bar.update(1)
+        log.add(step, loss, mixed_correct(out, ya, yb2, lam), nb, nb_global)
+        stop_now = world == 1 and stop is not None and bool(stop())          # a host flag: no device read
+        if stop_now or log.due(step):
+            stop_now = log.read(step + 1, stop_now or (stop is not None and bool(stop())))
+            if bar is not None: bar.set_postfix(loss=f"{log.loss_sum / log.n:.4f}", refresh=False)
+        if bar is not None: bar.update(1)
         if stop_now and step + 1 < n_steps:
-            return {'stopped': step + 1, 'steps': n_steps, 'sums': [loss_sum, corr_sum, n], 'gen_start': gen_start}
-    return {'train_loss': loss_sum / n, 'train_acc_mixed': 100.0 * corr_sum / n}
+            return {'stopped': step + 1, 'steps': n_steps, 'sums': [log.loss_sum, log.corr_sum, log.n], 'gen_start': gen_start}
+    return {'train_loss': log.loss_sum / log.n, 'train_acc_mixed': 100.0 * log.corr_sum / log.n}
 
 # %% ../nbs/05_train.ipynb #26
+def _cublas_untouched() -> bool:
+    "True when no cuBLAS call can have run yet in this process: CUDA not started, or no GPU memory ever allocated (cuBLAS takes its workspace from PyTorch's allocator at its first call)."
+    if not torch.cuda.is_initialized(): return True
+    return all(torch.cuda.memory_stats(i).get('allocation.all.allocated', 0) == 0 for i in range(torch.cuda.device_count()))
+
 def seed_everything(seed: int, deterministic: bool = True) -> dict:
     "Seed python, numpy and torch; optionally switch torch to deterministic algorithms. Returns the switches set."
-    cuda_started = torch.cuda.is_initialized()
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)   # torch.manual_seed seeds every CUDA device too
-    if deterministic: os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
+    from_env = 'CUBLAS_WORKSPACE_CONFIG' in os.environ
+    in_time = _cublas_untouched()
+    if deterministic:
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
+        torch.utils.deterministic.fill_uninitialized_memory = False   # no NaN fill of every new tensor: see the notes above
     torch.use_deterministic_algorithms(deterministic, warn_only=True)
     torch.backends.cudnn.deterministic = deterministic
     torch.backends.cudnn.benchmark = not deterministic
     return {'seed': seed, 'deterministic_algorithms': deterministic, 'warn_only': True,
+            'fill_uninitialized_memory': torch.utils.deterministic.fill_uninitialized_memory if deterministic else None,
             'cudnn_deterministic': deterministic, 'cudnn_benchmark': not deterministic,
             'CUBLAS_WORKSPACE_CONFIG': os.environ.get('CUBLAS_WORKSPACE_CONFIG'),
-            'cublas_config_before_cuda_init': not cuda_started,
+            'cublas_workspace_config_from': 'environment' if from_env else ('seed_everything' if deterministic else None),
+            'cublas_workspace_config_in_time': True if in_time else None,
             'float32_matmul_precision': torch.get_float32_matmul_precision(),
             'cuda_matmul_allow_tf32': torch.backends.cuda.matmul.allow_tf32, 'cudnn_allow_tf32': torch.backends.cudnn.allow_tf32,
             'torch_threads': torch.get_num_threads()}
@@ -575,14 +623,15 @@ def fit(cfg: TrainConfig, # the run; `None` fields are filled from the recipe
        ) -> dict:
     "Train one run (ERM if `cfg.alpha == 0`, else `cfg.method`); write its CSV, predictions and checkpoints; return its summary."
     cfg = resolve_config(cfg)
+    switches = seed_everything(cfg.seed, cfg.deterministic)   # before anything runs on a GPU (cuBLAS reads its setting at its first call)
     rank, world, device, own_group = dist_setup(cfg)
     try:
         with run_guard(cfg, rank, log):
-            return _fit(cfg, data, log if rank == 0 else (lambda *a, **k: None), callback, rank, world, device)
+            return _fit(cfg, data, log if rank == 0 else (lambda *a, **k: None), callback, rank, world, device, switches)
     finally:
         if own_group: dist.destroy_process_group()
 
-def _fit(cfg, data, log, callback, rank, world, device) -> dict:
+def _fit(cfg, data, log, callback, rank, world, device, switches) -> dict:
     paths, tag = run_paths(cfg), f"[{cfg.name} seed {cfg.seed}]"
     _check(world == 1 or not MIXERS[cfg.method].hidden, f"{cfg.method} mixes inside the network across the whole batch: run it in one process, not under torchrun")
     ck = None
@@ -604,7 +653,6 @@ def _fit(cfg, data, log, callback, rank, world, device) -> dict:
                            {'finished': True, 'epoch': ck['epoch'], 'step': 0})
     elif rank == 0 and paths['last'].exists():
         log(f"{tag} starting from scratch: {paths['last']} and the CSV will be overwritten (resume=True would continue that run)")
-    switches = seed_everything(cfg.seed, cfg.deterministic)
     gen = torch.Generator().manual_seed(cfg.seed)
     if data is None:
         root = Path(cfg.data_root).expanduser()
@@ -641,10 +689,8 @@ def _fit(cfg, data, log, callback, rank, world, device) -> dict:
         if rank == 0: write_logs(paths, history, only_if_changed=True)
         log(f"{tag} resuming from {paths['last']}: {start_epoch} epochs done" + (f", {start_step} steps into epoch {start_epoch + 1}" if start_step else ""))
     train_model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == 'cuda' else None) if world > 1 else net
-    eval_model = net
-    if cfg.compile:
-        train_model = torch.compile(train_model)
-        eval_model = torch.compile(net) if world > 1 else train_model
+    eval_model, partial_model = net, None     # evaluation and the last, smaller batch run uncompiled: one compiled graph
+    if cfg.compile: train_model, partial_model = torch.compile(train_model), train_model
     if ck is not None:   # last: building the model and loaders above drew from the global generators
         rngs = ck['rng']
         set_rng_state(rngs[rank] if len(rngs) == world else rngs[0], gen, device)
@@ -666,7 +712,8 @@ def _fit(cfg, data, log, callback, rank, world, device) -> dict:
             try:
                 tr = train_one_epoch(train_model, train_dl, opt, cfg.alpha, gen, method=cfg.method, amp_dtype=amp_dtype, scaler=scaler,
                                      channels_last=channels_last, rank=rank, world=world, epoch=epoch + 1, start_step=start_step,
-                                     sums=sums, gen_start=gen_start, stop=stop, bar=bar, callback=callback)
+                                     sums=sums, gen_start=gen_start, stop=stop, bar=bar, callback=callback,
+                                     check_every=cfg.check_every, partial_model=partial_model)
                 start_step, sums, gen_start = 0, None, None
                 if 'stopped' in tr:
                     ckpt = checkpoint(epoch, tr['stopped'], tr['sums'], tr['gen_start'])
