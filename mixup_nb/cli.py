@@ -103,9 +103,13 @@ def build_parser(prog: str = 'mixup-train') -> argparse.ArgumentParser:
     g.add_argument('--out', default='.', metavar='DIR', help="results/ and checkpoint/ are written under this folder (default: .)")
     g.add_argument('--resume', '-r', action='store_true', help="continue from checkpoint/ckpt_<Name>_last_<Seed>.pt")
     g.add_argument('--device', default='auto', help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps (default: auto)")
-    g.add_argument('--amp', action='store_true', help="mixed precision (autocast)")
-    g.add_argument('--channels-last', action='store_true', help="channels_last memory format")
-    g.add_argument('--compile', action='store_true', help="torch.compile the model")
+    g.add_argument('--amp', action=argparse.BooleanOptionalAction, default=None,
+                   help="mixed precision: bf16 autocast (compute capability >= 8.0, CPU) or fp16 + grad scaler (default: on for CUDA, off elsewhere)")
+    g.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
+                   help="channels_last memory format (default: on for CUDA, off elsewhere)")
+    g.add_argument('--compile', action='store_true', help="torch.compile the full-batch training step (the last, smaller batch and evaluation run uncompiled)")
+    g.add_argument('--check-every', type=positive_int, default=50, metavar='N',
+                   help="steps between host reads of the training losses: the NaN check and, under torchrun, signals (default: 50)")
     g.add_argument('--nondeterministic', dest='deterministic', action='store_false',
                    help="allow non-deterministic (faster) kernels; by default runs are deterministic")
     g.add_argument('--no-sync-bn', dest='sync_bn', action='store_false',
@@ -139,7 +143,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         cfg = TrainConfig(dataset=dataset, model=model, method=method, seed=args.seed, label_noise=args.label_noise, name=args.name, data_root=args.data_root,
                           download=args.download, verify=args.verify, out_dir=args.out, device=args.device, amp=args.amp,
                           channels_last=args.channels_last, compile=args.compile, deterministic=args.deterministic,
-                          resume=args.resume, progress=args.progress, sync_bn=args.sync_bn, threads=args.threads, **kw)
+                          resume=args.resume, progress=args.progress, sync_bn=args.sync_bn, threads=args.threads, check_every=args.check_every, **kw)
         return resolve_config(cfg)
     except ValueError as e:
         parser.error(str(e))

@@ -55,8 +55,8 @@ class TrainConfig:
     out_dir: str = '.' # results/ and checkpoint/ go under this folder
     name: str | None = None # run name used in file names; None: '<dataset>_alpha<alpha>'
     device: str = 'auto' # 'auto', 'cpu', 'cuda', 'cuda:N', 'mps' (under torchrun: each process takes the GPU of its LOCAL_RANK)
-    amp: bool = False # mixed precision: bf16 autocast where supported (CPU, recent GPUs), else fp16 with a grad scaler
-    channels_last: bool = False # channels_last memory format for images (model and batches)
+    amp: bool | None = None # mixed precision (see `amp_setup`); None: on for CUDA, off elsewhere
+    channels_last: bool | None = None # channels_last memory format for images (model and batches); None: on for CUDA, off elsewhere
     compile: bool = False # torch.compile the model (opt-in; the first steps are slow while it compiles)
     deterministic: bool = True # deterministic algorithms (see the notes below)
     resume: bool = False # continue from the 'last' checkpoint (a finished run does nothing)
@@ -123,6 +123,9 @@ def resolve_config(cfg: TrainConfig | None = None, **overrides) -> TrainConfig:
     for f in ('model', 'epochs', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma'):
         if getattr(cfg, f) is None: setattr(cfg, f, getattr(r, f))
     cfg.milestones = list(cfg.milestones)
+    on_cuda = get_device(cfg.device).type == 'cuda'            # also a one-line error for 'cuda' without a GPU
+    if cfg.amp is None: cfg.amp = on_cuda                      # the fast settings by default on a GPU, recorded as set
+    if cfg.channels_last is None: cfg.channels_last = on_cuda
     _check(cfg.model in MODELS, f"unknown model {cfg.model!r}: choose one of {', '.join(MODELS)}")
     check_model_input(cfg.model, DATA_INFO[cfg.dataset]['in_channels'], cfg.dataset)
     _check(isinstance(cfg.alpha, (int, float)) and math.isfinite(cfg.alpha) and cfg.alpha >= 0,
@@ -222,7 +225,8 @@ def amp_setup(device: torch.device, # the training device
     "The autocast dtype for `device` (None when `amp` is off) and whether it needs a grad scaler (float16 only)."
     if not amp: return None, False
     device = torch.device(device)
-    if device.type == 'cuda': return (torch.bfloat16, False) if torch.cuda.is_bf16_supported() else (torch.float16, True)
+    if device.type == 'cuda':   # bf16 only where the GPU computes it natively (Ampere, compute capability 8.0, and later)
+        return (torch.bfloat16, False) if torch.cuda.get_device_capability(device) >= (8, 0) else (torch.float16, True)
     if device.type == 'mps': return torch.float16, True
     return torch.bfloat16, False
 

@@ -82,10 +82,11 @@ def test_two_processes_match_one(runs):
     assert ck['world_size'] == 2 and len(ck['rng']) == 2                        # every process's random states
 
 def test_sigterm_on_one_process_stops_both_and_resumes_exactly(runs, tmp_path):
-    "SIGTERM reaches only process 1 (which writes nothing): both stop at the same step, process 0 writes the checkpoint."
+    """SIGTERM reaches only process 1 (which writes nothing): both stop at the same step, the next read of the step
+    statistics (every `check_every` = 2 steps here, so step 4 itself), and process 0 writes the checkpoint."""
     tmp, two, _ = runs
     out = tmp_path / 'out'
-    p = run(tmp_path, out, nproc=2, kill=[1, 2, 4, 'SIGTERM'])
+    p = run(tmp_path, out, nproc=2, kill=[1, 2, 3, 'SIGTERM'], check_every=2)
     assert p.returncode != 0 and 'interrupted by' in p.stdout + p.stderr, (p.stdout[-2000:], p.stderr[-3000:])
     ck = last(out)
     assert (ck['epoch'], ck['step']) == (1, 4)

@@ -217,3 +217,16 @@ def test_label_noise_sigkill_then_resume_is_exact(tmp_path):
     assert np.array_equal(la['y_train'], lb['y_train']) and 350 < len(la['changed']) < 460   # about 0.5 * 0.9 * 898 changed
     p = run(tmp_path, out, label_noise=0.2, resume=True)
     assert p.returncode != 0 and 'label_noise=0.5 but this run asks label_noise=0.2' in p.stderr
+
+def test_compile_makes_one_graph(tmp_path, monkeypatch):
+    "Only the full-batch training step is compiled: the last batch (898 = 14 x 64 + 2) and evaluation run uncompiled."
+    from mixup_nb.train import TrainConfig, fit
+    shapes = []
+    def counting(gm, example_inputs):                 # a backend that records each graph it is given, then runs it as is
+        shapes.append([tuple(t.shape) for t in example_inputs if isinstance(t, torch.Tensor) and t.dim() == 4])
+        return gm.forward
+    real = torch.compile
+    monkeypatch.setattr(torch, 'compile', lambda m, **kw: real(m, backend=counting))
+    torch._dynamo.reset()
+    fit(TrainConfig(**{**BASE, 'epochs': 1, 'out_dir': str(tmp_path), 'compile': True, 'name': 'graphs'}), log=lambda s: None)
+    assert len(shapes) == 1 and (BASE['batch_size'], 1, 8, 8) in shapes[0], shapes   # one graph, for the batch of 64 images
