@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #2
 from __future__ import annotations
-import contextlib, csv, functools, io, math, os, pickle, random, re, signal, sys, threading, time, warnings
+import contextlib, csv, functools, io, math, os, pickle, random, re, shutil, signal, sys, threading, time, warnings
 from dataclasses import dataclass, asdict, field, fields, replace
 from pathlib import Path
 import numpy as np
@@ -26,10 +26,10 @@ __all__ = ['CSV_FIELDS', 'TIME_FIELDS', 'NOISE_FIELDS', 'CKPT_FORMAT', 'RESULT_F
            'probe_model', 'check_model_fits', 'check_before_work', 'unused_milestones', 'resolve_config', 'run_paths',
            'csv_text', 'write_csv', 'write_logs', 'expected_calibration_error', 'eval_metrics', 'evaluate', 'amp_setup',
            'train_step', 'shard_slice', 'StepLog', 'train_one_epoch', 'seed_everything', 'get_rng_state',
-           'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'check_resume_config', 'TrainingInterrupted',
-           'StopFlag', 'display_mode', 'progress_bar', 'dist_setup', 'label_noise_generator', 'noisy_labels',
-           'memorization_metrics', 'make_optimizer', 'save_predictions', 'summarize_history', 'lock_path', 'run_guard',
-           'fit']
+           'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'to_cpu', 'BackgroundWriter', 'check_resume_config',
+           'TrainingInterrupted', 'StopFlag', 'display_mode', 'progress_bar', 'dist_setup', 'label_noise_generator',
+           'noisy_labels', 'memorization_metrics', 'make_optimizer', 'save_predictions', 'summarize_history',
+           'lock_path', 'run_guard', 'fit']
 
 # %% ../nbs/05_train.ipynb #5
 @dataclass
@@ -401,9 +401,20 @@ def set_rng_state(st: dict, gen: torch.Generator | None = None, device=None) -> 
 # %% ../nbs/05_train.ipynb #32
 CKPT_FORMAT = 'mixup_nb.checkpoint/1'
 
-def save_checkpoint(path, ckpt: dict) -> Path:
-    "Write a checkpoint atomically (torch.save to a temporary file in the same folder, then os.replace)."
-    return atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
+def _link_or_copy(src, tmp):
+    "Make `tmp` the same file as `src`: a hard link (no bytes written), else a copy where the filesystem has no links."
+    os.unlink(tmp)
+    try: os.link(src, tmp)
+    except OSError: shutil.copyfile(src, tmp)
+
+def save_checkpoint(path, ckpt: dict, also=None) -> Path:
+    "Write a checkpoint atomically (torch.save to a temporary file in the same folder, then os.replace); `also`, a second path, gets the same file first, serialized once."
+    def write(tmp):
+        torch.save(ckpt, tmp)
+        if also is not None:
+            with open(tmp, 'rb') as f: os.fsync(f.fileno())
+            atomic_write(also, lambda t2: _link_or_copy(tmp, t2))
+    return atomic_write(path, write)
 
 def _first_line(e: BaseException) -> str:
     return next((l.strip() for l in str(e).splitlines() if l.strip()), type(e).__name__)
@@ -429,6 +440,32 @@ def load_checkpoint(path) -> dict:
     if not isinstance(ck, dict) or ck.get('format') != CKPT_FORMAT:
         raise ValueError(f"{path} is not a mixup_nb checkpoint (it has no 'format': {CKPT_FORMAT!r} entry)")
     return ck
+
+# %% ../nbs/05_train.ipynb #301bbda5
+def to_cpu(obj):
+    "A copy of `obj` (dicts, lists, tuples of tensors and plain data) with every tensor copied to the CPU."
+    if isinstance(obj, torch.Tensor): return obj.detach().to('cpu', copy=True)
+    if isinstance(obj, dict): return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)): return type(obj)(to_cpu(v) for v in obj)
+    return obj
+
+class BackgroundWriter:
+    "Write jobs one at a time in a background thread: `submit` waits for the previous job, `wait` (or leaving a `with` block) for the last; a job's error is raised there."
+    def __init__(self): self._thread, self._error = None, None
+    def submit(self, fn, *args) -> None:
+        self.wait()
+        def job():
+            try: fn(*args)
+            except BaseException as e: self._error = e
+        self._thread = threading.Thread(target=job, name='mixup_nb-checkpoint-writer')   # not a daemon: a write in progress finishes before exit
+        self._thread.start()
+    def __enter__(self): return self
+    def __exit__(self, exc_type, *exc): self.wait(quiet=exc_type is not None)   # on leaving: every write done
+    def wait(self, quiet: bool = False) -> None:
+        "Block until the last job is done; raise its error unless `quiet` (when another error is already on its way)."
+        if self._thread is not None: self._thread.join(); self._thread = None
+        err, self._error = self._error, None
+        if err is not None and not quiet: raise err
 
 # %% ../nbs/05_train.ipynb #35
 RESULT_FIELDS = ('dataset', 'model', 'alpha', 'method', 'seed', 'label_noise', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma', 'amp', 'threads')
@@ -594,6 +631,13 @@ def _result(config: dict, switches: dict, speed: dict, history: list, paths: dic
             'best_epoch': int(np.argmin(errs)) + 1, 'train_seconds': float(sum(r.get('seconds', 0.0) for r in history)),
             'resumed': resumed, 'csv': str(paths['csv']), 'pred': str(paths['pred'])}
 
+def _write_epoch(paths: dict, ckpt: dict, improved: bool, ev: dict | None, callback) -> None:
+    "An epoch's files, in this order (see `fit`): predictions (last epoch), `best` (if improved) and `last` from one serialization, then the logs."
+    if ev is not None: save_predictions(paths['pred'], ev)
+    save_checkpoint(paths['last'], ckpt, also=paths['best'] if improved else None)
+    if callback is not None: callback('saved', epoch=ckpt['epoch'], path=paths['last'])
+    write_logs(paths, ckpt['history'])
+
 def _is_compile_error(e: BaseException) -> bool:
     return any(type(x).__module__.startswith(('torch._dynamo', 'torch._inductor')) for x in (e, e.__cause__) if x is not None)
 
@@ -708,7 +752,7 @@ def _fit(cfg, data, log, callback, rank, world, device, switches) -> dict:
                 'rng': _gather(get_rng_state(gen, device), world), 'world_size': world,
                 'n_train': len(train_ds), 'n_test': len(test_ds), 'torch': str(torch.__version__)}
 
-    with StopFlag() as stop:
+    with StopFlag() as stop, BackgroundWriter() as writer:   # rank 0 writes each epoch's files while the next epoch trains
         for epoch in range(start_epoch, cfg.epochs):
             t0 = time.perf_counter()
             lr = opt.param_groups[0]['lr']
@@ -721,7 +765,7 @@ def _fit(cfg, data, log, callback, rank, world, device, switches) -> dict:
                 start_step, sums, gen_start = 0, None, None
                 if 'stopped' in tr:
                     ckpt = checkpoint(epoch, tr['stopped'], tr['sums'], tr['gen_start'])
-                    if rank == 0: save_checkpoint(paths['last'], ckpt)
+                    if rank == 0: writer.wait(); save_checkpoint(paths['last'], ckpt)
                     raise TrainingInterrupted(f"{tag} interrupted by {stop.name} at epoch {epoch + 1} step {tr['stopped']}/{tr['steps']}: "
                                               f"resumable checkpoint written to {paths['last']}; rerun with resume=True (--resume) to continue", stop.signum)
                 sched.step()
@@ -729,6 +773,7 @@ def _fit(cfg, data, log, callback, rank, world, device, switches) -> dict:
                 mem = {} if fit_dl is None else memorization_metrics(_evaluate_all(eval_model, fit_dl, amp_dtype, world)['pred'],
                                                                      train_ds.y.numpy(), true_y.numpy())
             except FloatingPointError as e:
+                writer.wait(quiet=True)
                 kept = f"the last good checkpoint {paths['last']} is kept" if paths['last'].exists() else "no checkpoint had been written yet"
                 raise FloatingPointError(f"{tag} {e}: stopped; {kept}") from None
             except Exception as e:
@@ -744,12 +789,7 @@ def _fit(cfg, data, log, callback, rank, world, device, switches) -> dict:
             improved = row['test_error'] < best
             if improved: best, best_epoch = row['test_error'], epoch + 1
             ckpt = checkpoint(epoch + 1)
-            if rank == 0:
-                if epoch + 1 == cfg.epochs: save_predictions(paths['pred'], ev)
-                if improved: save_checkpoint(paths['best'], ckpt)
-                save_checkpoint(paths['last'], ckpt)
-                if callback is not None: callback('saved', epoch=epoch + 1, path=paths['last'])
-                write_logs(paths, history)
+            if rank == 0: writer.submit(_write_epoch, paths, to_cpu(ckpt), improved, ev if epoch + 1 == cfg.epochs else None, callback)
             if cfg.progress:
                 log(f"{tag} epoch {epoch + 1}/{cfg.epochs} train loss {row['train_loss']:.4f} "
                     f"test error {row['test_error']:.2f}% lr {lr:.3g} {row['seconds']:.1f}s")

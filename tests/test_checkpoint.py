@@ -98,3 +98,28 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     ck = load_checkpoint(p)
     assert ck['epoch'] == 1 and torch.equal(ck['w'], torch.ones(3))
     assert sorted(f.name for f in tmp_path.iterdir()) == ['ck.pt']
+
+def test_best_is_last_under_a_second_name(tmp_path, monkeypatch):
+    "`best` costs no second serialization: one torch.save per epoch, done off the training thread; `best` is a hard link of `last`."
+    import threading
+    saves = []
+    real_save = torch.save
+    def counting_save(obj, f, *a, **k):
+        saves.append((threading.current_thread().name, obj.get('epoch')))
+        return real_save(obj, f, *a, **k)
+    monkeypatch.setattr(torch, 'save', counting_save)
+    cfg = TrainConfig(**{**CFG, 'epochs': 2}, out_dir=str(tmp_path))
+    r = fit(cfg, log=lambda s: None)
+    assert saves == [('mixup_nb-checkpoint-writer', 1), ('mixup_nb-checkpoint-writer', 2)], saves
+    paths = run_paths(resolve_config(cfg))
+    same = paths['best'].stat().st_ino == paths['last'].stat().st_ino
+    assert same == (r['best_epoch'] == 2)                     # linked when the last epoch was the best, else the older file
+    assert load_checkpoint(paths['best'])['epoch'] == r['best_epoch']
+
+def test_best_copied_where_links_fail(tmp_path, monkeypatch):
+    def no_links(*a, **k): raise OSError(1, "Operation not permitted")
+    monkeypatch.setattr(os, 'link', no_links)
+    last, best = tmp_path / 'last.pt', tmp_path / 'best.pt'
+    save_checkpoint(last, {'format': CKPT_FORMAT, 'w': torch.arange(4.)}, also=best)
+    assert best.read_bytes() == last.read_bytes() and best.stat().st_ino != last.stat().st_ino
+    assert sorted(f.name for f in tmp_path.iterdir()) == ['best.pt', 'last.pt']
