@@ -27,9 +27,9 @@ __all__ = ['CSV_FIELDS', 'TIME_FIELDS', 'NOISE_FIELDS', 'CKPT_FORMAT', 'RESULT_F
            'csv_text', 'write_csv', 'write_logs', 'expected_calibration_error', 'eval_metrics', 'evaluate', 'amp_setup',
            'train_step', 'shard_slice', 'StepLog', 'train_one_epoch', 'seed_everything', 'get_rng_state',
            'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'to_cpu', 'BackgroundWriter', 'check_resume_config',
-           'TrainingInterrupted', 'StopFlag', 'display_mode', 'progress_bar', 'dist_setup', 'label_noise_generator',
-           'noisy_labels', 'memorization_metrics', 'make_optimizer', 'save_predictions', 'summarize_history',
-           'lock_path', 'run_guard', 'fit']
+           'TrainingInterrupted', 'StopFlag', 'display_mode', 'progress_bar', 'dist_setup', 'rank0_first',
+           'label_noise_generator', 'noisy_labels', 'memorization_metrics', 'make_optimizer', 'save_predictions',
+           'summarize_history', 'lock_path', 'run_guard', 'fit']
 
 # %% ../nbs/05_train.ipynb #5
 @dataclass
@@ -556,6 +556,23 @@ def _gather(obj, world: int) -> list:
     if world == 1: return [obj]
     out = [None] * world; dist.all_gather_object(out, obj); return out
 
+def rank0_first(fn, rank: int, world: int):
+    "`fn()` on every process, process 0 first: the others wait until it is done (it downloads and builds the caches they then read)."
+    if world == 1: return fn()
+    import datetime
+    wait = dist.new_group(backend='gloo', timeout=datetime.timedelta(hours=6))   # a download can outlast NCCL's 10-minute timeout
+    try:
+        out, err = None, None
+        if rank == 0:
+            try: out = fn()
+            except Exception as e: err = e
+        box = [None if err is None else f"{type(err).__name__}: {_first_line(err)}"]
+        dist.broadcast_object_list(box, src=0, group=wait)                       # the others wait here for process 0
+        if err is not None: raise err
+        if box[0] is not None: raise RuntimeError(f"process 0 could not load the data ({box[0]}): see its error")
+        return out if rank == 0 else fn()
+    finally: dist.destroy_process_group(wait)
+
 def _shard_ds(ds: TensorDataset, rank: int, world: int) -> TensorDataset:
     if world == 1: return ds
     sl = shard_slice(len(ds), rank, world)
@@ -704,7 +721,7 @@ def _fit(cfg, data, log, callback, rank, world, device, switches) -> dict:
     gen = torch.Generator().manual_seed(cfg.seed)
     if data is None:
         root = Path(cfg.data_root).expanduser()
-        data = tuple(load_dataset(cfg.dataset, root, s, download=cfg.download, verify=cfg.verify) for s in ('train', 'test'))
+        data = rank0_first(lambda: tuple(load_dataset(cfg.dataset, root, s, download=cfg.download, verify=cfg.verify) for s in ('train', 'test')), rank, world)
     train_ds, test_ds = data
     true_y = None
     if cfg.label_noise > 0:   # section 3.4: train on corrupted labels; the test labels stay as they are

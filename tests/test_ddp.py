@@ -31,6 +31,15 @@ SCRIPT = textwrap.dedent('''
     out, opts = sys.argv[1], json.loads(sys.argv[2])
     kill = opts.pop('kill', None)             # [rank, epoch, step, signal]: that process signals itself there
     rank = int(os.environ.get('RANK', '0'))
+    import time, mixup_nb.train as T          # log when each process loads the data (process 0 takes 0.5 s longer)
+    _load = T.load_dataset
+    def load_logged(*a, **k):
+        t0 = time.time(); ds = _load(*a, **k)
+        if rank == 0: time.sleep(0.5)
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, f'load_{rank}.txt'), 'a') as f: f.write(f"{t0} {time.time()}\n")
+        return ds
+    T.load_dataset = load_logged
     def callback(event, **info):
         if kill and rank == kill[0] and event == 'step' and (info['epoch'], info['step']) == (kill[1], kill[2]):
             os.kill(os.getpid(), getattr(signal, kill[3]))
@@ -80,6 +89,13 @@ def test_two_processes_match_one(runs):
         torch.testing.assert_close(wa[k], wb[k], rtol=1e-4, atol=1e-5)
     ck = last(tmp / 'two')
     assert ck['world_size'] == 2 and len(ck['rng']) == 2                        # every process's random states
+
+def test_process_0_loads_the_data_first(runs):
+    "Process 0 downloads and builds caches alone: process 1 starts loading only once process 0 has finished."
+    tmp, _, _ = runs
+    times = {r: [list(map(float, l.split())) for l in (tmp / 'two' / f'load_{r}.txt').read_text().splitlines()] for r in (0, 1)}
+    assert len(times[0]) == len(times[1]) == 2                                  # train and test, on each process
+    assert min(t0 for t0, _ in times[1]) >= max(t1 for _, t1 in times[0])
 
 def test_sigterm_on_one_process_stops_both_and_resumes_exactly(runs, tmp_path):
     """SIGTERM reaches only process 1 (which writes nothing): both stop at the same step, the next read of the step
