@@ -37,7 +37,7 @@ SCRIPT = textwrap.dedent('''
         t0 = time.time(); ds = _load(*a, **k)
         if rank == 0: time.sleep(0.5)
         os.makedirs(out, exist_ok=True)
-        with open(os.path.join(out, f'load_{rank}.txt'), 'a') as f: f.write(f"{t0} {time.time()}\n")
+        with open(os.path.join(out, f'load_{rank}.txt'), 'a') as f: f.write(f"{t0} {time.time()}\\n")
         return ds
     T.load_dataset = load_logged
     def callback(event, **info):
