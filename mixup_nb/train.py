@@ -688,10 +688,10 @@ def fit(cfg: TrainConfig, # the run; `None` fields are filled from the recipe
        ) -> dict:
     "Train one run (ERM if `cfg.alpha == 0`, else `cfg.method`); write its CSV, predictions and checkpoints; return its summary."
     cfg = resolve_config(cfg)
-    switches = seed_everything(cfg.seed, cfg.deterministic)   # before anything runs on a GPU (cuBLAS reads its setting at its first call)
     rank, world, device, own_group = dist_setup(cfg)
     try:
-        with run_guard(cfg, rank, log):
+        with run_guard(cfg, rank, log):   # sets the thread count, which the switches record
+            switches = seed_everything(cfg.seed, cfg.deterministic)   # before anything runs on a GPU (cuBLAS reads its setting at its first call)
             return _fit(cfg, data, log if rank == 0 else (lambda *a, **k: None), callback, rank, world, device, switches)
     finally:
         if own_group: dist.destroy_process_group()
