@@ -9,7 +9,7 @@
     `RandomHorizontalFlip()`, `ToTensor()`, `Normalize(...)`, then the same `mixup_data`;
 (a0) the loader alone, without mixing;
 (c) Speech Commands preparation in clips/s: cold (decode wavs + spectrograms + write the cache) and
-    cached (read the cache), on a generated v0.02-format tree.
+    cached (read the cache), on a generated v0.01-format tree (the paper's version).
 
     python bench/bench_data.py                 # the full measurement (50,000 images)
     python bench/bench_data.py --n 5000        # a quick check

@@ -9,14 +9,17 @@ from pathlib import Path
 import numpy as np
 import torch
 from .core import atomic_write
-from .data import TensorDataset, check_split, fetch_dataset, one_line
+from .data import TensorDataset, check_split, check_version, fetch_dataset, one_line
 
 # %% auto #0
-__all__ = ['SPEECHCOMMANDS_URL', 'SPEC', 'SUBSETS', 'CACHE_VERSION', 'read_wav', 'spectrograms', 'speech_folder', 'speech_split',
-           'cache_key', 'load_speechcommands']
+__all__ = ['SPEECHCOMMANDS_URL', 'SPEC', 'SUBSETS', 'CACHE_VERSION', 'speech_url', 'read_wav', 'spectrograms', 'speech_folder',
+           'speech_split', 'cache_key', 'load_speechcommands']
 
 # %% ../nbs/02b_audio.ipynb #5
-SPEECHCOMMANDS_URL = 'speech_commands_v0.02'   # torchaudio's name for v0.02 ('speech_commands_v0.01' for the paper's), or an archive URL
+SPEECHCOMMANDS_URL = None   # None: torchaudio's name for the version asked; or an archive URL to read the folder name from
+def speech_url(version: str | None = None) -> str:
+    "torchaudio's name for a version ('v0.01' -> 'speech_commands_v0.01', its archive and folder), or `SPEECHCOMMANDS_URL` if set."
+    return SPEECHCOMMANDS_URL or f"speech_commands_{check_version('COMMAND', version)}"
 SPEC = dict(sample_rate=16000, n_fft=320, win_length=320, hop_length=160, window='hamming', frames=101,
             magnitude='log1p(|STFT|)', norm='per-utterance z-score', dtype='float16')
 SUBSETS = {'train': 'training', 'validation': 'validation', 'test': 'testing'}   # our split names -> torchaudio's
@@ -57,19 +60,20 @@ def spectrograms(waves: list, # 1-D float arrays at 16 kHz, any lengths
     return ((s - mean) / torch.where(std > 0, std, torch.ones_like(std)))[:, None]
 
 # %% ../nbs/02b_audio.ipynb #14
-def speech_folder(root, url: str | None = None) -> Path:
+def speech_folder(root, url: str | None = None, version: str | None = None) -> Path:
     "Where torchaudio keeps the dataset (and where it is unpacked): ROOT/SpeechCommands/speech_commands_v0.0x."
-    base = os.path.basename(url or SPEECHCOMMANDS_URL)
+    base = os.path.basename(url or speech_url(version))
     return Path(root).expanduser() / 'SpeechCommands' / (base.rsplit('.', 2)[0] if base.endswith('.tar.gz') else base)
 
 def speech_split(root, # the folder holding `SpeechCommands/`
                  split: str = 'train', # 'train', 'validation' or 'test'
                  download: bool = True, # fetch (and verify) the archive if the tree is missing; False: a one-line error instead
-                 url: str | None = None, # the version (or archive URL) torchaudio fetches; None: `SPEECHCOMMANDS_URL`
+                 url: str | None = None, # torchaudio's name (or an archive URL) of the version; None: `speech_url(version)`
+                 version: str | None = None, # 'v0.01' (the paper's, default) or 'v0.02'
                 ) -> tuple:
     "torchaudio's split of Speech Commands: `(folder, files relative to folder, labels, classes)`, no audio decoded."
     from torchaudio.datasets import SPEECHCOMMANDS
-    url = url or SPEECHCOMMANDS_URL
+    url = url or speech_url(version)
     check_split('COMMAND', split)
     root, folder = Path(root).expanduser(), speech_folder(root, url)
     fetch_dataset('COMMAND', root, download, [(folder / f).relative_to(root).as_posix() for f in ('validation_list.txt', 'testing_list.txt')])
@@ -99,12 +103,13 @@ def load_speechcommands(root = '~/data', # the folder holding `SpeechCommands/`
                         split: str = 'train', # 'train', 'validation' or 'test'
                         download: bool = True, # fetch (and verify) the archive if missing; False: a one-line error instead
                         verify: bool = True, # kept for `load_dataset`'s signature: the wavs have no published sums; every clip's format is checked
-                        url: str | None = None, # the version (or archive URL); None: `SPEECHCOMMANDS_URL`
+                        url: str | None = None, # torchaudio's name (or an archive URL) of the version; None: `speech_url(version)`
+                        version: str | None = None, # 'v0.01' (30 words, the paper's; the default) or 'v0.02' (35 words)
                         chunk: int = 1024, # clips per batched STFT when building the cache
                         log=print, # where the one line announcing a cache build goes (None: silent)
                        ) -> TensorDataset:
     "One split of Speech Commands as float16 spectrograms N x 1 x 161 x 101, built once and then read from the cache."
-    folder, files, labels, classes = speech_split(root, split, download, url)
+    folder, files, labels, classes = speech_split(root, split, download, url, version)
     key = cache_key(folder, files, classes)
     cache = folder.parent / 'mixup_nb_spectrograms' / f"{folder.name}-{split}-{key[:16]}.pt"
     if cache.is_file():

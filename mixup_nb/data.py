@@ -15,9 +15,9 @@ from .download import ChecksumMismatch, DatasetUnavailable, ensure, one_line, ov
 
 # %% auto #0
 __all__ = ['DATA_INFO', 'DATASETS', 'SOURCES', 'CIFAR_FILES', 'FMNIST_FILES', 'SPEECH_SHA256', 'TensorDataset', 'check_dataset',
-           'check_split', 'load_digits_split', 'corrupt_labels', 'file_md5', 'check_md5', 'known_sums', 'fetch_dataset',
-           'read_pickle', 'read_cifar_batch', 'load_cifar', 'read_idx', 'load_fashionmnist', 'load_dataset',
-           'crop_flip_bank', 'crop_windows', 'crop_offsets', 'random_crop_flip', 'DeviceLoader']
+           'check_version', 'check_split', 'load_digits_split', 'corrupt_labels', 'file_md5', 'check_md5', 'known_sums',
+           'fetch_dataset', 'read_pickle', 'read_cifar_batch', 'load_cifar', 'read_idx', 'load_fashionmnist',
+           'load_dataset', 'crop_flip_bank', 'crop_windows', 'crop_offsets', 'random_crop_flip', 'DeviceLoader']
 
 # %% ../nbs/02_data.ipynb #5
 @dataclass
@@ -39,8 +39,9 @@ DATA_INFO = {
                      mean=(0.5071, 0.4865, 0.4409), std=(0.2673, 0.2564, 0.2762), augment='crop_flip'),
     'FASHIONMNIST': dict(kind='image', in_channels=1, num_classes=10, splits=('train', 'test'), shape=(1, 28, 28),
                          mean=(0.2860,), std=(0.3530,), augment='crop_flip'),
-    'COMMAND': dict(kind='spectrogram', in_channels=1, num_classes=35, splits=('train', 'validation', 'test'),
-                    shape=(1, 161, 101), mean=(0.0,), std=(1.0,), augment=None),
+    'COMMAND': dict(kind='spectrogram', in_channels=1, num_classes=30, splits=('train', 'validation', 'test'),
+                    shape=(1, 161, 101), mean=(0.0,), std=(1.0,), augment=None,
+                    versions={'v0.01': 30, 'v0.02': 35}),   # version -> words; the first is the default (the paper's)
     'DIGITS': dict(kind='image', in_channels=1, num_classes=10, splits=('train', 'test'), shape=(1, 8, 8),
                    mean=(0.3,), std=(0.38,), augment=None),
     # UCI tables (paper section 3.6), read by mixup_nb.tabular: standardized float features, in_channels = number of features
@@ -55,6 +56,17 @@ def check_dataset(name: str) -> str:
     if name not in DATA_INFO:
         raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
     return name
+
+def check_version(name: str, version: str | None) -> str | None:
+    "The dataset's version (its default for None), or None for a dataset without versions; else a one-line error."
+    versions = DATA_INFO[check_dataset(name)].get('versions')
+    if not versions:
+        if version is None: return None
+        raise ValueError(f"{name} has no versions (got version {version!r}): leave it unset; only COMMAND has one ({', '.join(DATA_INFO['COMMAND']['versions'])})")
+    if version is None: return next(iter(versions))
+    if version not in versions:
+        raise ValueError(f"unknown {name} version {version!r}: choose one of " + ', '.join(f"{v} ({n} words)" for v, n in versions.items()))
+    return version
 
 def check_split(name: str, split: str) -> str:
     "Return `split` if `name` has it, else raise a one-line error listing its splits."
@@ -259,9 +271,10 @@ def load_dataset(name: str, # one of `DATASETS`
                  split: str = 'train', # 'train', 'test' (or 'validation' for COMMAND)
                  download: bool = True, # fetch what is missing into `root` (verified); False: never touch the network
                  verify: bool = True, # check the files' checksums
+                 version: str | None = None, # COMMAND: 'v0.01' (30 words, the paper's; the default) or 'v0.02' (35); others: None
                 ) -> TensorDataset:
     "Load one split of a dataset as tensors."
-    check_split(name, split)
+    check_split(name, split); version = check_version(name, version)
     if name == 'DIGITS': return load_digits_split(split)
     if name in CIFAR_FILES: return load_cifar(name, root, split, download, verify)
     if name == 'FASHIONMNIST': return load_fashionmnist(root, split, download, verify)
@@ -269,7 +282,8 @@ def load_dataset(name: str, # one of `DATASETS`
         from mixup_nb.tabular import load_uci
         return load_uci(name, root, split, download, verify)
     from mixup_nb.audio import load_speechcommands
-    return load_speechcommands(root, split, download, verify)
+    return load_speechcommands(root, split, download, verify, version=version)
+
 
 # %% ../nbs/02_data.ipynb #28
 def crop_flip_bank(x: torch.Tensor, # images N x C x H x W (any dtype, any device)

@@ -2,7 +2,7 @@
 
 `serve(folder)` serves a folder at http://127.0.0.1:<free port>/ from a thread and shuts it down afterwards; `drop`
 makes it promise a file's full Content-Length and cut the connection after a few bytes. `write_archives` builds the
-published files (cifar-10-python.tar.gz, the four Fashion-MNIST .gz files, speech_commands_v0.02.tar.gz) from the small
+published files (cifar-10-python.tar.gz, the four Fashion-MNIST .gz files, speech_commands_v0.01.tar.gz) from the small
 trees of `datatrees`, and `write_sources` the $MIXUP_NB_SOURCES file that points the downloader at them, with their sums.
 """
 from __future__ import annotations

@@ -12,8 +12,9 @@ loaded input still sits beside its own label.
              filenames, batch_label; meta fine_label_names, coarse_label_names.
 - Fashion-MNIST: ROOT/FashionMNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte, big-endian idx
              headers (0x00000803 n 28 28 / 0x00000801 n) then uint8 (optionally the .gz archives too).
-- Speech Commands v0.02: ROOT/SpeechCommands/speech_commands_v0.02/<word>/<speaker>_nohash_<k>.wav
-             (16 kHz mono int16), validation_list.txt, testing_list.txt, _background_noise_/*.wav, README.md.
+- Speech Commands v0.01 (the paper's, 30 words) or v0.02 (35 words), one layout, as torchaudio extracts them:
+             ROOT/SpeechCommands/speech_commands_v0.0x/<word>/<speaker>_nohash_<k>.wav (16 kHz mono int16),
+             validation_list.txt, testing_list.txt, _background_noise_/*.wav (+ its README.md), README.md, LICENSE.
 """
 from __future__ import annotations
 import gzip, hashlib, pickle, struct
@@ -145,12 +146,15 @@ def word_wave(k: int, n_samples: int, rng) -> np.ndarray:
     return (0.5 * env * np.sin(2 * np.pi * 300 * (k + 1) * t) + 0.02 * rng.standard_normal(n_samples)).astype(np.float32)
 
 
-def write_speechcommands(root, words=('yes', 'no', 'up'), n_per_word: int = 6, seed: int = 0) -> dict:
-    """Write a Speech Commands v0.02 tree: `n_per_word` clips per word, the two list files and `_background_noise_`.
+def write_speechcommands(root, words=('yes', 'no', 'up'), n_per_word: int = 6, seed: int = 0, version: str = 'v0.01') -> dict:
+    """Write a Speech Commands tree of `version` ('v0.01', the paper's, or 'v0.02'; both archives extract to the same
+    layout under ROOT/SpeechCommands/speech_commands_<version>): `n_per_word` clips per word, the two list files and
+    `_background_noise_`.
     Clip j of every word belongs to speaker j, and a speaker's clips are all in one split (as in the real lists):
     j % 6 == 4 -> validation, j % 6 == 5 -> testing, else training. Every third clip is shorter than 1 s."""
     rng = np.random.default_rng(seed)
-    folder = Path(root) / 'SpeechCommands' / 'speech_commands_v0.02'
+    assert version in ('v0.01', 'v0.02'), version
+    folder = Path(root) / 'SpeechCommands' / f'speech_commands_{version}'
     speakers = [hashlib.sha1(f'{seed}-{j}'.encode()).hexdigest()[:8] for j in range(n_per_word)]
     splits = {'train': [], 'validation': [], 'test': []}
     for k, w in enumerate(words):
@@ -165,8 +169,10 @@ def write_speechcommands(root, words=('yes', 'no', 'up'), n_per_word: int = 6, s
     for name in ('white_noise.wav', 'running_tap.wav'):   # long noise recordings, no _nohash_ in their names
         background.append(f'_background_noise_/{name}')
         write_wav(folder / background[-1], (0.1 * rng.standard_normal(3 * SAMPLE_RATE)).astype(np.float32))
-    (folder / 'README.md').write_text('Speech Commands v0.02 (a small test tree in the real layout)\n')
-    return {'folder': folder, 'words': sorted(words), 'splits': splits, 'background': background,
+    (folder / '_background_noise_' / 'README.md').write_text('Long recordings of background noise (not a word: in no split)\n')
+    (folder / 'README.md').write_text(f'Speech Commands {version} (a small test tree in the real layout)\n')
+    (folder / 'LICENSE').write_text('Creative Commons BY 4.0\n')
+    return {'folder': folder, 'version': version, 'words': sorted(words), 'splits': splits, 'background': background,
             'n': {s: len(v) for s, v in splits.items()}}
 
 # --- UCI tables (paper section 3.6), each in the layout the UCI repository publishes --------------------------

@@ -130,11 +130,28 @@ def test_speechcommands_splits_shapes_labels(tmp_path):
     assert not (spk['train'] & spk['validation']) and not (spk['train'] & spk['test'])
 
 
+def test_speechcommands_versions_side_by_side(tmp_path):
+    "v0.01 (the paper's, the default) and v0.02 read from their own folders; a wrong version is a one-line error."
+    v1 = write_speechcommands(tmp_path, words=('yes', 'no', 'up'), n_per_word=6)
+    v2 = write_speechcommands(tmp_path, words=('yes', 'no', 'up', 'learn'), n_per_word=6, version='v0.02')
+    assert v1['folder'].name == 'speech_commands_v0.01' and v2['folder'].name == 'speech_commands_v0.02'
+    assert load_dataset('COMMAND', tmp_path, 'validation').classes == ['no', 'up', 'yes']
+    assert load_dataset('COMMAND', tmp_path, 'validation', version='v0.01').classes == ['no', 'up', 'yes']
+    d2 = load_dataset('COMMAND', tmp_path, 'validation', version='v0.02')
+    assert d2.classes == ['learn', 'no', 'up', 'yes'] and len(d2) == 4
+    caches = sorted(p.name.split('-')[0] for p in (tmp_path / 'SpeechCommands' / 'mixup_nb_spectrograms').glob('*.pt'))
+    assert caches == ['speech_commands_v0.01', 'speech_commands_v0.02']
+    msg = one_line_error(ValueError, lambda: load_dataset('COMMAND', tmp_path, 'train', version='0.01'))
+    assert msg == "unknown COMMAND version '0.01': choose one of v0.01 (30 words), v0.02 (35 words)"
+    msg = one_line_error(FileNotFoundError, lambda: load_dataset('COMMAND', tmp_path / 'none', 'train', download=False, version='v0.02'))
+    assert 'speech_commands_v0.02' in msg
+
+
 def test_speechcommands_cache_is_reused(tmp_path, monkeypatch):
     info = write_speechcommands(tmp_path, n_per_word=6)
     first = load_dataset('COMMAND', tmp_path, 'train')
     cache_dir = tmp_path / 'SpeechCommands' / 'mixup_nb_spectrograms'
-    caches = list(cache_dir.glob('speech_commands_v0.02-train-*.pt'))
+    caches = list(cache_dir.glob('speech_commands_v0.01-train-*.pt'))
     assert len(caches) == 1
     for rel in info['splits']['train']:                                # ruin every wav, keeping its size and time stamp
         p = info['folder'] / rel; st = p.stat(); p.write_bytes(b'\0' * st.st_size); os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
@@ -191,11 +208,11 @@ def test_speechcommands_corrupt_cache_is_rebuilt(tmp_path):
 HAND = {'CIFAR10': 'save https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz as {root}/cifar-10-python.tar.gz',
         'CIFAR100': 'save https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz as {root}/cifar-100-python.tar.gz',
         'FASHIONMNIST': 'save train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz from http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/ into {root}/FashionMNIST/raw',
-        'COMMAND': 'save http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz as {root}/speech_commands_v0.02.tar.gz'}
+        'COMMAND': 'save http://download.tensorflow.org/data/speech_commands_v0.01.tar.gz as {root}/speech_commands_v0.01.tar.gz'}
 
 
 @pytest.mark.parametrize('name,where', [('CIFAR10', 'cifar-10-batches-py'), ('CIFAR100', 'cifar-100-python'),
-                                        ('FASHIONMNIST', 'FashionMNIST/raw'), ('COMMAND', 'SpeechCommands/speech_commands_v0.02')])
+                                        ('FASHIONMNIST', 'FashionMNIST/raw'), ('COMMAND', 'SpeechCommands/speech_commands_v0.01')])
 def test_missing_without_download(tmp_path, name, where):
     msg = one_line_error(FileNotFoundError, lambda: load_dataset(name, tmp_path, 'train', download=False))
     assert msg == (f"{name} not found under {tmp_path / where}, and download=False keeps this machine offline. To place it by hand: "
@@ -204,7 +221,7 @@ def test_missing_without_download(tmp_path, name, where):
 
 
 @pytest.mark.parametrize('name,where', [('CIFAR10', 'cifar-10-batches-py'), ('CIFAR100', 'cifar-100-python'),
-                                        ('FASHIONMNIST', 'FashionMNIST/raw'), ('COMMAND', 'SpeechCommands/speech_commands_v0.02')])
+                                        ('FASHIONMNIST', 'FashionMNIST/raw'), ('COMMAND', 'SpeechCommands/speech_commands_v0.01')])
 def test_missing_and_download_fails(tmp_path, monkeypatch, no_proxy, name, where):
     # every source pointed at a closed local port: what a machine without network sees
     import mixup_nb.data as data

@@ -15,7 +15,7 @@ from mixup_nb.download import SOURCES_ENV
 SMALL = {'CIFAR10': dict(n_train=50, n_test=20), 'CIFAR100': dict(n_train=50, n_test=20),
          'FASHIONMNIST': dict(n_train=60, n_test=20), 'COMMAND': dict(words=('yes', 'no', 'up'), n_per_word=6)}
 WHERE = {'CIFAR10': 'cifar-10-batches-py', 'CIFAR100': 'cifar-100-python', 'FASHIONMNIST': 'FashionMNIST/raw',
-         'COMMAND': 'SpeechCommands/speech_commands_v0.02'}
+         'COMMAND': 'SpeechCommands/speech_commands_v0.01'}
 
 
 @pytest.fixture(scope='module')
