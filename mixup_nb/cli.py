@@ -96,6 +96,7 @@ def build_parser(prog: str = 'mixup-train') -> argparse.ArgumentParser:
     g.add_argument('--data-root', default='~/data', metavar='DIR', help="folder holding the datasets (default: ~/data)")
     g.add_argument('--download', action='store_true', default=True, help="fetch what the dataset is missing into --data-root, verified (the default)")
     g.add_argument('--no-download', dest='download', action='store_false', help="never touch the network: a missing dataset is a one-line error saying what to place where")
+    g.add_argument('--data-version', metavar='V', help="COMMAND only: v0.01 (30 words, the paper's; the default) or v0.02 (35 words)")
     g.add_argument('--no-verify', dest='verify', action='store_false', help="skip the checksum check (a local copy whose sums differ)")
     g.add_argument('--num-workers', type=int, metavar='N', help="accepted for compatibility with the seed and ignored: "
                    "batches are cut, augmented and mixed on the training device, with no DataLoader workers")
@@ -138,10 +139,8 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     method = _canonical(args.method, list(MIXERS), 'method', parser)
     kw = {f: getattr(args, f) for f in _RECIPE_FIELDS if getattr(args, f) is not None}
     try:
-        # resolve_config fills the other fields from the recipe; alpha too here (TrainConfig's own default is 1.0)
-        kw.setdefault('alpha', get_recipe(dataset, model).alpha)
         cfg = TrainConfig(dataset=dataset, model=model, method=method, seed=args.seed, label_noise=args.label_noise, name=args.name, data_root=args.data_root,
-                          download=args.download, verify=args.verify, out_dir=args.out, device=args.device, amp=args.amp,
+                          download=args.download, verify=args.verify, data_version=args.data_version, out_dir=args.out, device=args.device, amp=args.amp,
                           channels_last=args.channels_last, compile=args.compile, deterministic=args.deterministic,
                           resume=args.resume, progress=args.progress, sync_bn=args.sync_bn, threads=args.threads, check_every=args.check_every, **kw)
         return resolve_config(cfg)
@@ -153,7 +152,8 @@ def _describe(cfg: TrainConfig) -> str:
     ms = '-'.join(map(str, cfg.milestones))
     sched = f"x{cfg.gamma:g} after {ms}" if ms else "constant"
     method = ('ERM' if cfg.alpha == 0 else f'{cfg.method} {MIXERS[cfg.method].strength} {cfg.alpha:g}') + (f', {cfg.label_noise:.0%} label noise' if cfg.label_noise else '')
-    return (f"{cfg.model} on {cfg.dataset}, {method}, seed {cfg.seed}: {cfg.epochs} epoch{'s' * (cfg.epochs != 1)}, "
+    data = f"{cfg.dataset} {cfg.data_version}" if cfg.data_version else cfg.dataset
+    return (f"{cfg.model} on {data}, {method}, seed {cfg.seed}: {cfg.epochs} epoch{'s' * (cfg.epochs != 1)}, "
             f"batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr:g} ({sched}), weight decay {cfg.weight_decay:g}")
 
 def main(argv: list | None = None, # the arguments (default: sys.argv[1:])

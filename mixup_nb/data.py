@@ -138,12 +138,13 @@ def fetch_dataset(name: str, # one of `DATASETS`
                   need: list | None = None, # paths relative to `root` to make sure of; None: what the loaders read by default
                   progress: bool = True, # progress bars while downloading
                   log=print, # where the one line per fetched archive goes
+                  version: str | None = None, # COMMAND: which version's files (None: the default, v0.01)
                  ) -> list:
     "Make sure dataset `name`'s files are under `root`, fetching and verifying what is missing; returns the archives downloaded."
     entries = with_overrides(check_dataset(name), SOURCES.get(name, []))
-    if need is None and name == 'COMMAND':                  # the version `audio` reads by default
+    if need is None and name == 'COMMAND':                  # the version asked (default: the one `audio` reads by default)
         from mixup_nb.audio import speech_folder
-        need = [(speech_folder(Path(root).expanduser()) / f).relative_to(Path(root).expanduser()).as_posix() for f in ('validation_list.txt', 'testing_list.txt')]
+        need = [(speech_folder(Path(root).expanduser(), version=version) / f).relative_to(Path(root).expanduser()).as_posix() for f in ('validation_list.txt', 'testing_list.txt')]
     if need is None: need = [g for e in entries for g in e['gives']]
     return ensure(name, root, need, entries, download, progress, log)
 

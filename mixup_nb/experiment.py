@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 from .core import atomic_write_json, get_device, provenance, resolve_path
 from .data import load_dataset, check_dataset
-from .train import TrainConfig, resolve_config, fit, _check, canonical_names
+from .recipes import get_recipe
+from .train import TrainConfig, resolve_config, fit, load_splits, _check, canonical_names
 from .safety import check_writable, RunLock
 from .mixup import MIXERS, method_grid, method_name, run_tag
 
@@ -32,7 +33,8 @@ def summarize_runs(runs: list) -> list:
     for m, a in sorted({(run_method(r), r['alpha']) for r in runs}, key=lambda k: method_order(*k)):
         rs = [r for r in runs if r['alpha'] == a and run_method(r) == m]
         row = {'alpha': a, 'method': method_name(m, a), 'n_seeds': len(rs), 'seeds': [r['seed'] for r in rs]}
-        for k in ('final_test_error', 'median10_test_error', 'final_test_ece'):
+        for k in ('final_test_error', 'median10_test_error', 'final_test_ece', 'val_error_at_best_val', 'test_error_at_best_val'):
+            if not all(k in r for r in rs): continue
             v = np.array([r[k] for r in rs], float)
             row[k + '_mean'], row[k + '_std'] = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
         out.append(row)
@@ -71,7 +73,7 @@ def _read_metrics(path: Path) -> dict | None:
 
 def run_experiment(dataset: str = 'DIGITS', # one of mixup_nb.data.DATASETS
                    model: str | None = None, # None: the dataset's recipe model
-                   alphas=(0.0, 1.0), # one group of runs per alpha; 0 = ERM
+                   alphas=None, # one group of runs per alpha; 0 = ERM; None: the recipe's grid (COMMAND 0, 0.1, 0.2; others 0, 1)
                    seeds=(0, 1, 2), # one run per seed and alpha
                    out_dir: str | None = None, # None: runs/<dataset>; a relative path is taken from the project root
                    parameters: dict | None = None, # what to record as the experiment's parameters (the template passes its own)
@@ -82,6 +84,7 @@ def run_experiment(dataset: str = 'DIGITS', # one of mixup_nb.data.DATASETS
                   ) -> dict:
     "Train every (method, alpha, seed) with `fit` and write `out_dir/metrics.json`; returns its content."
     dataset, model = canonical_names(dataset, model)
+    if alphas is None: alphas = list(get_recipe(dataset, model).grid)
     alphas, seeds = list(alphas), list(seeds)
     for al in (methods.values() if isinstance(methods, dict) else [alphas]): check_grid_values(al, seeds)
     _check(isinstance(methods, dict) or len(alphas) > 0, "alphas must be a non-empty list of numbers >= 0, e.g. [0.0, 1.0]")
@@ -110,7 +113,7 @@ def run_experiment(dataset: str = 'DIGITS', # one of mixup_nb.data.DATASETS
                 metrics.setdefault('determinism', (old or {}).get('determinism'))
             else:
                 if data is None:
-                    data = tuple(load_dataset(dataset, Path(c0.data_root).expanduser(), s, download=c0.download, verify=c0.verify) for s in ('train', 'test'))
+                    data = load_splits(c0)
                 r = fit(cfg, data=data, log=log)
                 metrics['determinism'] = r['determinism']
                 metrics['runs'].append({'alpha': cfg.alpha, 'method': cfg.method, 'seed': cfg.seed, 'config': r['config'],

@@ -46,7 +46,7 @@ RECIPES = {
     'COMMAND': Recipe('VGG11', 'adam', 1e-3, 0.0, 0.0, 100, 30, (), 0.1, 0.2,
                       "paper section 3.3 (Adam, batch 100, 30 epochs; alpha 0.1 and 0.2: the grid, 0.2 for a single run); lr 0.001 "
                       "from the seed and GCommandsPytorch (paper silent); constant lr and no weight decay (paper silent); the seed's "
-                      "command uses batch 128 and alpha 1; data v0.02 (35 words), paper v0.01 (30)", (0.0, 0.1, 0.2)),
+                      "command uses batch 128 and alpha 1; data v0.01 (30 words) as in the paper", (0.0, 0.1, 0.2)),
     # the paper's UCI recipe (section 3.6 as quoted: MLP 2 x 128 ReLU, Adam, batch 16, 10 epochs); lr = Adam's default 0.001,
     # no weight decay, constant lr (the paper is silent on these); alpha 1 here: the paper's alpha for its UCI runs is not confirmed
     **{ds: Recipe(f"MLP_{ds}", 'adam', 1e-3, 0.0, 0.0, 16, 10, (), 0.1, 1.0,

@@ -98,7 +98,8 @@ PAPER_TABLES = [
     ('CIFAR100', ('PreAct ResNet-18', 'WRN-28-10', 'DenseNet-BC-190'), (0.0, 1.0), 'test',
      "paper section 3.2: test error %, ERM vs mixup (alpha = 1), 200 epochs"),
     ('COMMAND', ('LeNet', 'VGG-11'), (0.0, 0.1, 0.2), 'test',
-     "paper section 3.3: test error %, by model and alpha (the paper used dataset v0.01; this project reads v0.02)"),
+     "paper section 3.3: validation / test error %, by model and alpha, dataset v0.01 (this project's default); "
+     "ours at the epoch of lowest validation error"),
     ('FASHIONMNIST', ('PreAct ResNet-18',), (0.0, 1.0), 'test', "not in the paper: this project's addition"),
     ('DIGITS', ('DigitsNet',), (0.0, 1.0), 'test', "not in the paper: this project's offline addition"),
 ]

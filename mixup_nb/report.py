@@ -21,12 +21,12 @@ from .data import DATA_INFO
 from .reference import TABLE5_ROWS, method_reference, paper_error, format_paper, paper_model, PAPER_TABLES, DATASET_TITLES, REFERENCE_ROWS, REFERENCE_COLUMNS
 
 # %% auto #0
-__all__ = ['DIFF_COLUMN', 'RECIPE_FIELDS', 'TABLE_COLUMNS', 'SHOWN', 'LEGEND', 'LATER_METHODS', 'load_metrics', 'method_label',
-           'method_labels', 'load_history', 'paired_difference', 'format_difference', 'seed_errors', 'summary_table',
-           'title_of', 'paper_comparison', 'paper_line', 'savefig', 'plot_curves', 'plot_final', 'reliability_bins',
-           'load_predictions', 'plot_calibration', 'plot_mixed_grid', 'plot_methods_grid', 'provenance_table',
-           'collect_runs', 'paper_tables', 'table_sections', 'tables_markdown', 'write_tables_markdown', 'table5',
-           'later_methods_table', 'method_differences', 'plot_differences']
+__all__ = ['SELECTION', 'DIFF_COLUMN', 'BEST_VAL', 'RECIPE_FIELDS', 'TABLE_COLUMNS', 'SHOWN', 'LEGEND', 'LATER_METHODS',
+           'load_metrics', 'method_label', 'method_labels', 'load_history', 'paired_difference', 'format_difference',
+           'seed_errors', 'selection_rule', 'summary_table', 'title_of', 'paper_comparison', 'paper_line', 'savefig',
+           'plot_curves', 'plot_final', 'reliability_bins', 'load_predictions', 'plot_calibration', 'plot_mixed_grid',
+           'plot_methods_grid', 'provenance_table', 'collect_runs', 'paper_tables', 'table_sections', 'tables_markdown',
+           'write_tables_markdown', 'table5', 'later_methods_table', 'method_differences', 'plot_differences']
 
 # %% ../nbs/08_report.ipynb #3ff53912
 def load_metrics(run_dir) -> dict:
@@ -78,41 +78,68 @@ def seed_errors(runs, key: str = 'median10_test_error') -> dict:
     return {int(r['seed']): float(r[key]) for r in runs}
 
 # %% ../nbs/08_report.ipynb #46ce9006
+SELECTION = {
+    'median10': "median of the last 10 epochs' test errors (the rule hongyi-zhang/mixup's README states for its CIFAR-10 numbers)",
+    'best_val': "validation and test error at the epoch of lowest validation error (this project's rule: the paper states none for speech)",
+}
+
+def selection_rule(dataset: str) -> str:
+    "'best_val' for a dataset with a validation split (Speech Commands), else 'median10'."
+    return 'best_val' if 'validation' in DATA_INFO.get(dataset, {}).get('splits', ()) else 'median10'
+
 def _pm(mean: float, std: float, n: int, digits: int = 2) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if n > 1 else f"{mean:.{digits}f}"
 
 DIFF_COLUMN = 'vs ERM, points (95 % CI, paired t over seeds)'
 
+BEST_VAL = 'at the epoch of lowest validation error'
+
 def summary_table(metrics: dict) -> pd.DataFrame:
-    "Test error per method over seeds: median of the last 10 epochs (authors' protocol), final epoch, ECE, and the difference to ERM."
+    "Test error per method over seeds: validation / test at the best validation epoch (where there is one), median of the last 10 epochs, final epoch, ECE, and the difference to ERM."
     rows = []
     erm = seed_errors([r for r in metrics['runs'] if r['alpha'] == 0])
     for s in metrics['summary']:
         n = s['n_seeds']
         mine = seed_errors([r for r in metrics['runs'] if r['alpha'] == s['alpha'] and method_label(r['alpha'], run_method(r)) == method_label(s['alpha'], s['method'])])
-        rows.append({'method': method_label(s['alpha'], s['method']), 'alpha': s['alpha'], 'seeds': n,
-                     "test error % (median of last 10 epochs, authors' protocol)": _pm(s['median10_test_error_mean'], s['median10_test_error_std'], n),
+        row = {'method': method_label(s['alpha'], s['method']), 'alpha': s['alpha'], 'seeds': n}
+        if 'val_error_at_best_val_mean' in s:
+            row[f'validation error % ({BEST_VAL})'] = _pm(s['val_error_at_best_val_mean'], s['val_error_at_best_val_std'], n)
+            row[f'test error % ({BEST_VAL})'] = _pm(s['test_error_at_best_val_mean'], s['test_error_at_best_val_std'], n)
+        rows.append({**row, "test error % (median of last 10 epochs)": _pm(s['median10_test_error_mean'], s['median10_test_error_std'], n),
                      'test error % (final epoch)': _pm(s['final_test_error_mean'], s['final_test_error_std'], n),
                      'ECE % (final epoch)': _pm(100 * s['final_test_ece_mean'], 100 * s['final_test_ece_std'], n),
                      DIFF_COLUMN: '—' if s['alpha'] == 0 or not erm else format_difference(paired_difference(mine, erm))})
     return pd.DataFrame(rows).set_index('method')
 
 def title_of(metrics: dict) -> str:
-    "'<dataset>, <model>' for figure titles."
+    "'<dataset>, <model>' for figure titles (with the data version where the dataset has one)."
     c = metrics['runs'][0]['config']
-    return f"{c['dataset']}, {c['model']}"
+    return f"{c['dataset']}{' ' + c['data_version'] if c.get('data_version') else ''}, {c['model']}"
+
 
 # %% ../nbs/08_report.ipynb #812024af
 def paper_comparison(metrics: dict) -> pd.DataFrame:
-    "Per alpha: the paper's test error, ours (median of the last 10 epochs, mean ± std), n seeds and the difference."
+    "Per alpha: the paper's error, ours by the dataset's rule (`selection_rule`, mean ± std), n seeds and the difference."
     c = metrics['runs'][0]['config']
     rows = []
     for s in metrics['summary']:
-        ref = paper_error(c['dataset'], c['model'], s['alpha']) if s['method'] in ('ERM', 'mixup') else None
-        diff = s['median10_test_error_mean'] - ref['error'] if ref else None
-        rows.append({'method': method_label(s['alpha'], s['method']), 'paper test error %': format_paper(ref) if ref else 'not in the paper',
-                     "ours % (median of last 10 epochs)": _pm(s['median10_test_error_mean'], s['median10_test_error_std'], s['n_seeds']),
-                     'n seeds': s['n_seeds'], 'difference (ours − paper), points': f"{diff:+.2f}" if ref else '—'})
+        ref, n = (paper_error(c['dataset'], c['model'], s['alpha']) if s['method'] in ('ERM', 'mixup') else None), s['n_seeds']
+        row = {'method': method_label(s['alpha'], s['method'])}
+        if 'val_error_at_best_val_mean' in s:   # the paper's speech table: validation / test
+            vref = paper_error(c['dataset'], c['model'], s['alpha'], 'validation')
+            both = ref is not None and vref is not None
+            row['paper validation / test error %'] = f"{format_paper(vref, 1)} / {format_paper(ref, 1)}" if both else 'not in the paper'
+            row[f'ours % ({BEST_VAL})'] = (_pm(s['val_error_at_best_val_mean'], s['val_error_at_best_val_std'], n) + ' / ' +
+                                           _pm(s['test_error_at_best_val_mean'], s['test_error_at_best_val_std'], n))
+            row['n seeds'] = n
+            row['difference (ours − paper), points'] = (f"{s['val_error_at_best_val_mean'] - vref['error']:+.2f} / "
+                                                        f"{s['test_error_at_best_val_mean'] - ref['error']:+.2f}") if both else '—'
+        else:
+            diff = s['median10_test_error_mean'] - ref['error'] if ref else None
+            row.update({'paper test error %': format_paper(ref) if ref else 'not in the paper',
+                        "ours % (median of last 10 epochs)": _pm(s['median10_test_error_mean'], s['median10_test_error_std'], n),
+                        'n seeds': n, 'difference (ours − paper), points': f"{diff:+.2f}" if ref else '—'})
+        rows.append(row)
     return pd.DataFrame(rows).set_index('method')
 
 def paper_line(metrics: dict) -> str:
@@ -145,8 +172,10 @@ def plot_curves(hist: pd.DataFrame, metrics: dict):
     axes[0].set(xlabel='epoch', ylabel='training loss (cross-entropy, nats)',
                 title='training loss (for mixup: on mixed inputs and mixed targets)')
     sns.lineplot(hist, x='epoch', y='test_error', hue='method', errorbar='sd', ax=axes[1])
+    if 'val_error' in hist:   # a validation split: dashed, in the same colours
+        sns.lineplot(hist, x='epoch', y='val_error', hue='method', errorbar=None, ax=axes[1], linestyle='--', legend=False)
     axes[1].axvspan(max(last - 9, 1) - 0.5, last + 0.5, color='grey', alpha=0.12, label='last 10 epochs (median reported)')
-    axes[1].set(xlabel='epoch', ylabel='test error (%), log scale', title='test error on the held-out test split')
+    axes[1].set(xlabel='epoch', ylabel='error (%), log scale', title='test error' + (' (solid) and validation error (dashed)' if 'val_error' in hist else ' on the held-out test split'))
     axes[1].set_yscale('log'); axes[1].yaxis.set_major_locator(mticker.LogLocator(subs=(1, 2, 5)))
     axes[1].yaxis.set_major_formatter(mticker.FormatStrFormatter('%g')); axes[1].yaxis.set_minor_formatter(mticker.NullFormatter())
     for ax in axes: ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
@@ -160,17 +189,17 @@ def plot_final(metrics: dict):
     "Test error per method, every seed a dot (final epoch, and median of the last 10 epochs), with mean ± std and the paper's number."
     c = metrics['runs'][0]['config']
     df = pd.DataFrame([{'method': method_label(r['alpha'], run_method(r)), 'alpha': r['alpha'], 'seed': r['seed'],
-                        'final epoch': r['final_test_error'], "median of last 10 epochs (authors' protocol)": r['median10_test_error']}
+                        'final epoch': r['final_test_error'], "median of last 10 epochs": r['median10_test_error']}
                        for r in metrics['runs']])
     order = method_labels(metrics)
     fig, axes = plt.subplots(1, 2, figsize=(max(8, 2.6 * len(order) * 2), 4.2), sharey=True)
-    for ax, key in zip(axes, ["median of last 10 epochs (authors' protocol)", 'final epoch']):
+    for ax, key in zip(axes, ["median of last 10 epochs", 'final epoch']):
         sns.pointplot(df, x='method', y=key, order=order, errorbar='sd', color='black', capsize=0.15, linestyle='none',
                       marker='_', markersize=20, ax=ax, label='mean ± std over seeds')
         sns.stripplot(df, x='method', y=key, order=order, hue='seed', palette='tab10', size=7, jitter=0.12, ax=ax, legend=ax is axes[1])
         refs = [(i, paper_error(c['dataset'], c['model'], s['alpha']) if s['method'] in ('ERM', 'mixup') else None) for i, s in enumerate(metrics['summary'])]
         refs = [(i, r) for i, r in refs if r is not None]
-        if refs and key.startswith('median'):   # the paper's protocol is the median of the last 10 epochs
+        if refs and key.startswith('median') and selection_rule(c['dataset']) == 'median10':   # the rule its numbers are compared by
             quoted = any(r['mark'] == 'r' for _, r in refs)
             ax.scatter([i + 0.3 for i, _ in refs], [r['error'] for _, r in refs], marker='D', s=50, color='red', zorder=5,
                        label="paper's number" + (' (as quoted)' if quoted else ''))
@@ -327,6 +356,8 @@ def _recipe_departures(c: dict) -> str:
         if k == 'milestones': want, got = list(want), list(got or [])
         if got != want: out.append(f"{k}={got}")
     if c.get('model') != r.model: out.append(f"model={c.get('model')}")
+    if c.get('data_version') not in (None, DATA_INFO[c['dataset']].get('versions') and next(iter(DATA_INFO[c['dataset']]['versions']))):
+        out.append(f"data_version={c['data_version']}")
     return ', '.join(out)
 
 def collect_runs(runs_dir, # the folder to search, recursively, for metrics.json files
@@ -352,9 +383,11 @@ def collect_runs(runs_dir, # the folder to search, recursively, for metrics.json
             rows.append({'dataset': c['dataset'], 'model': c['model'], 'arch': paper_model(c['model']), 'alpha': float(r['alpha']), 'method': run_method(r),
                          'seed': r['seed'], 'epochs': c['epochs'], 'median10_test_error': r['median10_test_error'],
                          'final_test_error': r['final_test_error'], 'final_test_ece': r.get('final_test_ece'),
-                         'recipe': json.dumps([c.get(k) for k in RECIPE_FIELDS]), 'settings': _recipe_departures(c),
+                         'val_error_at_best_val': r.get('val_error_at_best_val', math.nan), 'test_error_at_best_val': r.get('test_error_at_best_val', math.nan),
+                         'recipe': json.dumps([c.get(k) for k in RECIPE_FIELDS] + [c.get('data_version')]), 'settings': _recipe_departures(c),
                          'run_dir': str(p.parent), 'time_utc': t})
     cols = ['dataset', 'model', 'arch', 'alpha', 'method', 'seed', 'epochs', 'median10_test_error', 'final_test_error', 'final_test_ece',
+            'val_error_at_best_val', 'test_error_at_best_val',
             'recipe', 'settings', 'run_dir', 'time_utc']
     df = pd.DataFrame(rows, columns=cols)
     n = len(df)
@@ -367,19 +400,30 @@ def collect_runs(runs_dir, # the folder to search, recursively, for metrics.json
 
 # %% ../nbs/08_report.ipynb #869cd7b1
 TABLE_COLUMNS = ['table', 'dataset', 'model', 'method', 'alpha', 'paper', 'ours', 'n seeds', 'difference', 'vs ERM', 'settings',
-                 'paper_error', 'paper_mark', 'ours_mean', 'ours_std']
+                 'paper_error', 'paper_mark', 'ours_mean', 'ours_std', 'paper_val_error', 'ours_val_mean']
 
-def _row(title, ds, model_shown, alpha, ref, g, method='mixup', erm=None):
+def _row(title, ds, model_shown, alpha, ref, g, method='mixup', erm=None, vref=None, best_val=False):
+    "One table row; `best_val`: validation / test at the epoch of lowest validation error, beside the paper's validation / test."
     n = 0 if g is None else int(g.seed.nunique())
-    mean = float(g.median10_test_error.mean()) if n else math.nan
-    std = float(g.median10_test_error.std(ddof=1)) if n > 1 else math.nan
+    col = 'test_error_at_best_val' if best_val else 'median10_test_error'
+    mean = float(g[col].mean()) if n else math.nan
+    std = float(g[col].std(ddof=1)) if n > 1 else math.nan
+    vmean = float(g.val_error_at_best_val.mean()) if (n and best_val) else math.nan
+    vstd = float(g.val_error_at_best_val.std(ddof=1)) if (n > 1 and best_val) else math.nan
+    if best_val:
+        paper = f"{format_paper(vref, 1)} / {format_paper(ref, 1)}" if (ref and vref) else '—'
+        ours = f"{_pm(vmean, vstd, n)} / {_pm(mean, std, n)}" if n else 'not run'
+        diff = f"{vmean - vref['error']:+.2f} / {mean - ref['error']:+.2f}" if (n and ref and vref) else '—'
+    else:
+        paper = format_paper(ref, 1) if ref else '—'
+        ours = _pm(mean, std, n) if n else 'not run'
+        diff = f"{mean - ref['error']:+.2f}" if (n and ref) else '—'
     return {'table': title, 'dataset': ds, 'model': model_shown, 'method': method_label(alpha, method), 'alpha': alpha,
-            'paper': format_paper(ref, 1) if ref else '—', 'ours': _pm(mean, std, n) if n else 'not run', 'n seeds': n,
-            'difference': f"{mean - ref['error']:+.2f}" if (n and ref) else '—',
+            'paper': paper, 'ours': ours, 'n seeds': n, 'difference': diff,
             'vs ERM': format_difference(paired_difference(seed_errors(g), seed_errors(erm))) if (n and alpha != 0 and erm is not None and len(erm)) else '—',
             'settings': g.settings.iloc[0] if n else '',
             'paper_error': ref['error'] if ref else math.nan, 'paper_mark': ref['mark'] if ref else '',
-            'ours_mean': mean, 'ours_std': std}
+            'ours_mean': mean, 'ours_std': std, 'paper_val_error': vref['error'] if vref else math.nan, 'ours_val_mean': vmean}
 
 def paper_tables(runs: pd.DataFrame) -> pd.DataFrame:
     "The paper's tables (`PAPER_TABLES`) with our runs pooled over seeds beside each paper number; 'not run' where none."
@@ -396,14 +440,16 @@ def paper_tables(runs: pd.DataFrame) -> pd.DataFrame:
             keys = {('mixup', float(a)) for a in alphas} if arch in models else set()
             keys = sorted(keys | {(m, 0.0 if a == 0 else a) for m, a in zip(ra.method, ra.alpha)}, key=lambda k: method_order(*k))
             for method, alpha in keys:
-                ref = paper_error(ds, arch, alpha, split) if method == 'mixup' else None
+                bv = selection_rule(ds) == 'best_val'
+                ref = paper_error(ds, arch, alpha, 'test' if bv else split) if method == 'mixup' else None
+                vref = paper_error(ds, arch, alpha, 'validation') if (bv and method == 'mixup') else None
                 sel = ra[np.isclose(ra.alpha, alpha) & ((ra.method == method) | (alpha == 0))]
                 groups = [g for _, g in sel.groupby(['model', 'recipe'], sort=True)]
-                if not groups: rows.append(_row(title, ds, arch, alpha, ref, None, method))
+                if not groups: rows.append(_row(title, ds, arch, alpha, ref, None, method, None, vref, bv))
                 for g in groups:
                     shown = arch if g.model.iloc[0] == arch else f"{arch} ({g.model.iloc[0]})"
                     erm = ra[(ra.alpha == 0) & (ra.model == g.model.iloc[0]) & (ra.recipe == g.recipe.iloc[0])]
-                    rows.append(_row(title, ds, shown, alpha, ref, g, method, erm))
+                    rows.append(_row(title, ds, shown, alpha, ref, g, method, erm, vref, bv))
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 # %% ../nbs/08_report.ipynb #cbe72f67
@@ -428,8 +474,10 @@ def table_sections(tables: pd.DataFrame) -> list:
         out.append((title, caps.get(ds, 'not in the paper'), g[cols].rename(columns=SHOWN).reset_index(drop=True), note))
     return out
 
-LEGEND = ("Test error in %. **ours**: mean ± std (n − 1) over seeds of each run's median test error over its last 10 epochs "
-          "(the authors' protocol). **paper**: the paper's number; *(as quoted)* marks the widely quoted value, not confirmed "
+LEGEND = ("Error in %. **ours**: mean ± std (n − 1) over seeds of each run's median test error over its last 10 epochs "
+          "(the rule hongyi-zhang/mixup's README states for its CIFAR-10 numbers); for Google Speech Commands, validation / test "
+          "error at the epoch of lowest validation error (this project's rule: the paper states none), beside the paper's validation / test. "
+          "**paper**: the paper's number; *(as quoted)* marks the widely quoted value, not confirmed "
           "here from the paper's PDF; — : the paper has no number for this row. **difference**: ours − paper, in points. "
           "**not run**: no finished run yet (never filled from the paper). **vs ERM**: ours − our ERM with the same seeds and settings, "
           "in points, with a 95 % paired t-interval over seeds (Student's t, n − 1 degrees of freedom).")

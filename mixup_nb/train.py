@@ -15,21 +15,22 @@ import torch.distributed as dist
 
 from .core import atomic_write, atomic_write_text, atomic_write_json, get_device, provenance
 from .mixup import mixup_data, mixup_criterion, mixed_correct, mixed_loss, Mixed, get_mixer, check_method, run_tag, MIXERS
-from .data import DATA_INFO, load_dataset, check_dataset, DeviceLoader, TensorDataset, corrupt_labels
+from .data import DATA_INFO, load_dataset, check_dataset, check_version, DeviceLoader, TensorDataset, corrupt_labels
 from .models import get_model, MODELS, check_model_input, check_manifold_model
 from .recipes import get_recipe
 from .data import DATASETS, one_line
 from .safety import check_run_name, check_writable, RunLock
 
 # %% auto #0
-__all__ = ['CSV_FIELDS', 'TIME_FIELDS', 'NOISE_FIELDS', 'CKPT_FORMAT', 'RESULT_FIELDS', 'TrainConfig', 'canonical_names',
-           'probe_model', 'check_model_fits', 'check_before_work', 'unused_milestones', 'resolve_config', 'run_paths',
-           'csv_text', 'write_csv', 'write_logs', 'expected_calibration_error', 'eval_metrics', 'evaluate', 'amp_setup',
-           'train_step', 'shard_slice', 'StepLog', 'train_one_epoch', 'seed_everything', 'get_rng_state',
-           'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'to_cpu', 'BackgroundWriter', 'check_resume_config',
-           'TrainingInterrupted', 'StopFlag', 'display_mode', 'progress_bar', 'dist_setup', 'rank0_first',
-           'label_noise_generator', 'noisy_labels', 'memorization_metrics', 'make_optimizer', 'save_predictions',
-           'summarize_history', 'lock_path', 'run_guard', 'fit']
+__all__ = ['CSV_FIELDS', 'TIME_FIELDS', 'NOISE_FIELDS', 'VAL_FIELDS', 'CKPT_FORMAT', 'RESULT_FIELDS', 'TrainConfig',
+           'canonical_names', 'probe_model', 'check_model_fits', 'check_before_work', 'unused_milestones',
+           'resolve_config', 'log_fields', 'run_paths', 'csv_text', 'write_csv', 'write_logs',
+           'expected_calibration_error', 'eval_metrics', 'evaluate', 'amp_setup', 'train_step', 'shard_slice',
+           'StepLog', 'train_one_epoch', 'seed_everything', 'get_rng_state', 'set_rng_state', 'save_checkpoint',
+           'load_checkpoint', 'to_cpu', 'BackgroundWriter', 'check_resume_config', 'TrainingInterrupted', 'StopFlag',
+           'display_mode', 'progress_bar', 'dist_setup', 'rank0_first', 'label_noise_generator', 'noisy_labels',
+           'memorization_metrics', 'make_optimizer', 'save_predictions', 'summarize_history', 'load_splits',
+           'lock_path', 'run_guard', 'fit']
 
 # %% ../nbs/05_train.ipynb #5
 @dataclass
@@ -37,7 +38,7 @@ class TrainConfig:
     "Everything that defines one training run."
     dataset: str = 'DIGITS' # one of mixup_nb.data.DATASETS
     model: str | None = None # a key of mixup_nb.models.MODELS; None: the recipe's
-    alpha: float = 1.0 # mixup's Beta(alpha, alpha); 0 = ERM (the method's strength: eps for label_smoothing, sigma for input_noise)
+    alpha: float | None = None # mixup's Beta(alpha, alpha); 0 = ERM; None: the recipe's (COMMAND 0.2, the others 1) (the method's strength: eps for label_smoothing, sigma for input_noise)
     method: str = 'mixup' # a key of mixup_nb.mixup.MIXERS; alpha 0 is ERM whatever the method (recorded as 'mixup')
     seed: int = 0 # seeds python, numpy, torch and the data/mixup generator
     label_noise: float = 0.0 # share of training labels redrawn uniformly from all classes, from the seed (section 3.4); 0 = clean
@@ -52,6 +53,7 @@ class TrainConfig:
     data_root: str = '~/data' # where datasets live (and are downloaded to)
     download: bool = True # fetch what the dataset is missing into data_root (verified); False: never touch the network
     verify: bool = True # check dataset checksums
+    data_version: str | None = None # COMMAND: 'v0.01' (the paper's 30 words) or 'v0.02' (35); None: the dataset's default
     out_dir: str = '.' # results/ and checkpoint/ go under this folder
     name: str | None = None # run name used in file names; None: '<dataset>_alpha<alpha>'
     device: str = 'auto' # 'auto', 'cpu', 'cuda', 'cuda:N', 'mps' (under torchrun: each process takes the GPU of its LOCAL_RANK)
@@ -120,12 +122,13 @@ def resolve_config(cfg: TrainConfig | None = None, **overrides) -> TrainConfig:
     cfg = replace(cfg or TrainConfig(), **overrides)
     cfg.dataset, cfg.model = canonical_names(cfg.dataset, cfg.model)   # 'digits' is DIGITS, as on the command line
     r = get_recipe(cfg.dataset, cfg.model)   # the model's own recipe changes (e.g. WRN's milestones) apply
-    for f in ('model', 'epochs', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma'):
+    for f in ('model', 'alpha', 'epochs', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma'):
         if getattr(cfg, f) is None: setattr(cfg, f, getattr(r, f))
     cfg.milestones = list(cfg.milestones)
     on_cuda = get_device(cfg.device).type == 'cuda'            # also a one-line error for 'cuda' without a GPU
     if cfg.amp is None: cfg.amp = on_cuda                      # the fast settings by default on a GPU, recorded as set
     if cfg.channels_last is None: cfg.channels_last = on_cuda
+    cfg.data_version = check_version(cfg.dataset, cfg.data_version)
     _check(cfg.model in MODELS, f"unknown model {cfg.model!r}: choose one of {', '.join(MODELS)}")
     check_model_input(cfg.model, DATA_INFO[cfg.dataset]['in_channels'], cfg.dataset)
     _check(isinstance(cfg.alpha, (int, float)) and math.isfinite(cfg.alpha) and cfg.alpha >= 0,
@@ -156,6 +159,11 @@ def resolve_config(cfg: TrainConfig | None = None, **overrides) -> TrainConfig:
 CSV_FIELDS = ['epoch', 'lr', 'train_loss', 'train_acc_mixed', 'test_loss', 'test_error', 'test_ece']
 TIME_FIELDS = ['epoch', 'seconds']
 NOISE_FIELDS = ['train_error_noisy', 'train_error_true', 'memorized']   # runs on corrupted labels only (section 3.4)
+VAL_FIELDS = ['val_loss', 'val_error', 'val_ece']   # datasets with a validation split (COMMAND): evaluated every epoch too
+
+def log_fields(history: list) -> list:
+    "The CSV's columns: `CSV_FIELDS`, then `VAL_FIELDS` and `NOISE_FIELDS` where the run has them."
+    return CSV_FIELDS + [f for f in VAL_FIELDS + NOISE_FIELDS if history and f in history[0]]
 
 def run_paths(cfg: TrainConfig) -> dict:
     "Where a run's CSV log, timings, predictions and checkpoints live."
@@ -179,8 +187,7 @@ def write_csv(path, rows: list, fields=CSV_FIELDS) -> Path:
 
 def write_logs(paths: dict, history: list, only_if_changed: bool = False) -> None:
     "Derive the run's CSV and timing file from its history (the checkpoint's), atomically."
-    noisy = [f for f in NOISE_FIELDS if history and f in history[0]]
-    for key, flds in (('csv', CSV_FIELDS + noisy), ('times', TIME_FIELDS)):
+    for key, flds in (('csv', log_fields(history)), ('times', TIME_FIELDS)):
         text = csv_text(history, flds)
         if only_if_changed and paths[key].exists() and paths[key].read_bytes() == text.encode('utf-8'): continue
         atomic_write_text(paths[key], text)
@@ -468,7 +475,7 @@ class BackgroundWriter:
         if err is not None and not quiet: raise err
 
 # %% ../nbs/05_train.ipynb #35
-RESULT_FIELDS = ('dataset', 'model', 'alpha', 'method', 'seed', 'label_noise', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma', 'amp', 'threads')
+RESULT_FIELDS = ('dataset', 'data_version', 'model', 'alpha', 'method', 'seed', 'label_noise', 'batch_size', 'lr', 'optimizer', 'momentum', 'weight_decay', 'milestones', 'gamma', 'amp', 'threads')
 
 def check_resume_config(saved: dict, # the checkpoint's config
                         cfg: TrainConfig, # the run asked for
@@ -636,11 +643,21 @@ def save_predictions(path, ev: dict) -> Path:
     return atomic_write(path, w)
 
 def summarize_history(rows: list) -> dict:
-    "Final-epoch test error, the authors' median of the last 10 epochs, and the best epoch."
+    "Final-epoch test error, the median of the last 10 epochs, the best; with a validation split, both errors at the best validation epoch."
     errs = [r['test_error'] for r in rows]
-    return {'final_test_error': errs[-1], 'median10_test_error': float(np.median(errs[-10:])),
-            'best_test_error': min(errs), 'final_test_ece': rows[-1]['test_ece'],
-            'final_test_loss': rows[-1]['test_loss'], 'final_train_loss': rows[-1]['train_loss'], 'epochs_run': len(rows)}
+    out = {'final_test_error': errs[-1], 'median10_test_error': float(np.median(errs[-10:])),
+           'best_test_error': min(errs), 'final_test_ece': rows[-1]['test_ece'],
+           'final_test_loss': rows[-1]['test_loss'], 'final_train_loss': rows[-1]['train_loss'], 'epochs_run': len(rows)}
+    if 'val_error' in rows[0]:   # the selection rule for speech: the epoch of lowest validation error (the first, on ties)
+        vals = [r['val_error'] for r in rows]; b = int(np.argmin(vals))
+        out.update(final_val_error=vals[-1], best_val_epoch=b + 1, val_error_at_best_val=vals[b], test_error_at_best_val=errs[b])
+    return out
+
+def load_splits(cfg: TrainConfig) -> tuple:
+    "A run's data: (train, test), plus validation where the dataset has that split."
+    splits = ('train', 'test') + (('validation',) if 'validation' in DATA_INFO[cfg.dataset]['splits'] else ())
+    root = Path(cfg.data_root).expanduser()
+    return tuple(load_dataset(cfg.dataset, root, s, download=cfg.download, verify=cfg.verify, version=cfg.data_version) for s in splits)
 
 def _result(config: dict, switches: dict, speed: dict, history: list, paths: dict, resumed) -> dict:
     errs = [r['test_error'] for r in history]
@@ -682,7 +699,7 @@ def run_guard(cfg: TrainConfig, rank: int = 0, log=print):
 
 # %% ../nbs/05_train.ipynb #48
 def fit(cfg: TrainConfig, # the run; `None` fields are filled from the recipe
-        data: tuple | None = None, # optional preloaded (train, test) `TensorDataset`s
+        data: tuple | None = None, # optional preloaded (train, test) or (train, test, validation) `TensorDataset`s
         log=print, # where the per-epoch line and notices go
         callback=None, # optional `callback(event, **info)`: 'step' after each optimizer step (epoch, step, model), 'saved' after each epoch's checkpoint (epoch, path)
        ) -> dict:
@@ -719,10 +736,8 @@ def _fit(cfg, data, log, callback, rank, world, device, switches) -> dict:
     elif rank == 0 and paths['last'].exists():
         log(f"{tag} starting from scratch: {paths['last']} and the CSV will be overwritten (resume=True would continue that run)")
     gen = torch.Generator().manual_seed(cfg.seed)
-    if data is None:
-        root = Path(cfg.data_root).expanduser()
-        data = rank0_first(lambda: tuple(load_dataset(cfg.dataset, root, s, download=cfg.download, verify=cfg.verify) for s in ('train', 'test')), rank, world)
-    train_ds, test_ds = data
+    if data is None: data = rank0_first(lambda: load_splits(cfg), rank, world)
+    train_ds, test_ds, val_ds = data[0], data[1], (data[2] if len(data) > 2 else None)
     true_y = None
     if cfg.label_noise > 0:   # section 3.4: train on corrupted labels; the test labels stay as they are
         true_y = train_ds.y
@@ -740,6 +755,7 @@ def _fit(cfg, data, log, callback, rank, world, device, switches) -> dict:
     scaler = torch.amp.GradScaler(device.type) if use_scaler else None
     train_dl = DeviceLoader(train_ds, cfg.batch_size, device, shuffle=True, augment=DATA_INFO[cfg.dataset]['augment'], generator=gen)
     test_dl = DeviceLoader(_shard_ds(test_ds, rank, world), 500, device)
+    val_dl = DeviceLoader(_shard_ds(val_ds, rank, world), 500, device) if val_ds is not None else None
     fit_dl = DeviceLoader(_shard_ds(train_ds, rank, world), 500, device) if true_y is not None else None   # the memorization curve
     speed = {'device': str(device), 'amp': cfg.amp, 'amp_dtype': str(amp_dtype).replace('torch.', '') if amp_dtype else None,
              'grad_scaler': use_scaler, 'channels_last': channels_last, 'compile': cfg.compile, 'world_size': world,
@@ -787,6 +803,7 @@ def _fit(cfg, data, log, callback, rank, world, device, switches) -> dict:
                                               f"resumable checkpoint written to {paths['last']}; rerun with resume=True (--resume) to continue", stop.signum)
                 sched.step()
                 ev = _evaluate_all(eval_model, test_dl, amp_dtype, world)
+                vev = _evaluate_all(eval_model, val_dl, amp_dtype, world) if val_dl is not None else None
                 mem = {} if fit_dl is None else memorization_metrics(_evaluate_all(eval_model, fit_dl, amp_dtype, world)['pred'],
                                                                      train_ds.y.numpy(), true_y.numpy())
             except FloatingPointError as e:
@@ -801,15 +818,18 @@ def _fit(cfg, data, log, callback, rank, world, device, switches) -> dict:
             finally:
                 if bar is not None: bar.close()
             row = {'epoch': epoch + 1, 'lr': float(lr), **{k: float(v) for k, v in tr.items()},
-                   **{k: float(ev[k]) for k in ('test_loss', 'test_error', 'test_ece')}, **mem, 'seconds': time.perf_counter() - t0}
+                   **{k: float(ev[k]) for k in ('test_loss', 'test_error', 'test_ece')},
+                   **({'val' + k[4:]: float(vev[k]) for k in ('test_loss', 'test_error', 'test_ece')} if vev else {}),
+                   **mem, 'seconds': time.perf_counter() - t0}
             history.append(row)
-            improved = row['test_error'] < best
-            if improved: best, best_epoch = row['test_error'], epoch + 1
+            sel = 'val_error' if vev else 'test_error'   # the best checkpoint: by validation error where there is a validation split
+            improved = row[sel] < best
+            if improved: best, best_epoch = row[sel], epoch + 1
             ckpt = checkpoint(epoch + 1)
             if rank == 0: writer.submit(_write_epoch, paths, to_cpu(ckpt), improved, ev if epoch + 1 == cfg.epochs else None, callback)
             if cfg.progress:
-                log(f"{tag} epoch {epoch + 1}/{cfg.epochs} train loss {row['train_loss']:.4f} "
-                    f"test error {row['test_error']:.2f}% lr {lr:.3g} {row['seconds']:.1f}s")
+                log(f"{tag} epoch {epoch + 1}/{cfg.epochs} train loss {row['train_loss']:.4f} " +
+                    (f"val error {row['val_error']:.2f}% " if vev else '') + f"test error {row['test_error']:.2f}% lr {lr:.3g} {row['seconds']:.1f}s")
             stopping = stop()
             if world > 1: stopping = bool(_gather(stopping, world).count(True))
             if stopping and epoch + 1 < cfg.epochs:

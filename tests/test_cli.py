@@ -153,6 +153,7 @@ def test_help_names_every_flag_of_the_seed():
     (['--epoch', '0'], "argument --epoch/--epochs: must be an integer >= 1, got '0'"),
     (['--lr', '-0.1'], "argument --lr: must be a number > 0, got '-0.1'"),
     (['--optimizer', 'rmsprop'], "argument --optimizer: invalid choice: 'rmsprop'"),
+    (['--dataset', 'COMMAND', '--data-version', 'v0.03'], "unknown COMMAND version 'v0.03': choose one of v0.01 (30 words), v0.02 (35 words)"),
 ])
 def test_bad_flags(argv, message):
     code, out, err = run_main(argv + ['--dry-run'])
