@@ -13,7 +13,7 @@ import torch
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import seaborn as sns
-from .core import atomic_write_json, get_device, provenance
+from .core import atomic_write_json, get_device, provenance, resolve_path
 from .data import DATA_INFO, load_dataset, check_dataset, DeviceLoader
 from .models import get_model
 from .train import TrainConfig, run_paths, load_checkpoint, _check
@@ -23,24 +23,14 @@ from .reference import paper_claim, DATASET_TITLES, paper_model
 from .attacks import attack_error, input_bounds, pixel_eps
 
 # %% auto #0
-__all__ = ['from_root', 'claim_dir', 'noise_dir', 'run_memorization', 'memorization_table', 'memorization_history',
-           'plot_memorization', 'load_run_model', 'attack_runs', 'run_adversarial', 'adversarial_table',
-           'plot_adversarial', 'memorization_claim', 'adversarial_claim']
+__all__ = ['claim_dir', 'noise_dir', 'run_memorization', 'memorization_table', 'memorization_history', 'plot_memorization',
+           'load_run_model', 'attack_runs', 'run_adversarial', 'adversarial_table', 'plot_adversarial',
+           'memorization_claim', 'adversarial_claim']
 
 # %% ../nbs/13_claims.ipynb #58e546c2
-def _root() -> Path:
-    import mixup_nb
-    root = Path(mixup_nb.__file__).resolve().parents[1]
-    return root if (root / 'settings.ini').exists() else Path('.').resolve()
-
-def from_root(path) -> Path:
-    "`path` with `~` expanded; a relative one is taken from the project root (else from the working folder)."
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else _root() / p
-
 def claim_dir(claim: str, dataset: str) -> Path:
     "`runs/<claim>/<dataset>` under the project root (else under the working folder)."
-    return from_root(Path('runs') / claim / check_dataset(dataset))
+    return resolve_path(Path('runs') / claim / check_dataset(dataset))
 
 # %% ../nbs/13_claims.ipynb #a5686f13
 def noise_dir(noise: float) -> str:
