@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #2
 from __future__ import annotations
-import os, sys, json, errno, shutil, tempfile, subprocess, platform, datetime, configparser, numbers, shutil
+import os, sys, json, errno, shutil, tempfile, subprocess, platform, datetime, configparser, numbers
 import multiprocessing.util
 from pathlib import Path
 
@@ -94,7 +94,8 @@ def git_info(path='.') -> dict:
     try:
         c = run('rev-parse', 'HEAD')
         if c.returncode != 0: return {'commit': None, 'dirty': None}
-        d = run('status', '--porcelain', '--untracked-files=no')
+        # the code's state: executed reports under runs/ are outputs (papermill rewrites a tracked report before it runs)
+        d = run('status', '--porcelain', '--untracked-files=no', '--', ':/', ':(top,exclude)runs')
         return {'commit': c.stdout.strip(), 'dirty': bool(d.stdout.strip())}
     except (OSError, subprocess.SubprocessError): return {'commit': None, 'dirty': None}
 
