@@ -11,6 +11,7 @@ import yaml
 
 from .core import atomic_write_json, atomic_write_text
 from .recipes import get_recipe
+from .data import check_dataset
 from .train import TrainConfig, resolve_config
 from .mixup import method_grid, run_tag
 from .experiment import run_method
@@ -78,7 +79,11 @@ def expand_grid(grid: dict, params: dict) -> list:
     "Every combination of the grid as {'name': folder name, 'combo': the grid's values, 'parameters': the template's parameters}."
     check_grid(grid, params)
     values = {k: (v if isinstance(v, list) else [v]) for k, v in grid.items()}
-    values.setdefault('alpha', list(params['alphas'])); values.setdefault('seed', list(params['seeds']))
+    if 'alpha' not in values and params['alphas'] is None:   # the template's None: each dataset's recipe grid
+        return [r for ds in values.get('dataset', [params['dataset']])
+                for r in expand_grid({**grid, 'dataset': ds, 'alpha': list(get_recipe(check_dataset(ds)).grid)}, params)]
+    if 'alpha' not in values: values['alpha'] = list(params['alphas'])
+    if 'seed' not in values: values['seed'] = list(params['seeds'])
     keys = [k for k in FIRST if k in values] + [k for k in values if k not in FIRST]
     varying = [k for k in keys if k not in FIRST and len(values[k]) > 1]
     cfg_fields = {f.name for f in fields(TrainConfig)}
