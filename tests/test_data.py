@@ -329,7 +329,8 @@ def test_unknown_split(tmp_path, name, split, accepted):
 
 def test_unknown_dataset():
     msg = one_line_error(ValueError, lambda: load_dataset('SVHN'))
-    assert msg == "unknown dataset 'SVHN': choose one of CIFAR10, CIFAR100, FASHIONMNIST, COMMAND, DIGITS"
+    assert msg == ("unknown dataset 'SVHN': choose one of CIFAR10, CIFAR100, FASHIONMNIST, COMMAND, DIGITS, "
+                   "IRIS, ABALONE, ARCENE, ARRHYTHMIA, HTRU2, PHISHING")
 
 
 # ---------------------------------------------------------------- the device input path
