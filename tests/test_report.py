@@ -31,9 +31,10 @@ def test_report_digits(tmp_path, papermill):
         assert (out_dir / f'{f}.png').stat().st_size > 10_000, f
 
     # provenance, before the training cell: parameters, git commit and dirty flag, versions, device, seeds, determinism
-    first_code = [c for c in nb.cells if c.cell_type == 'code' and 'injected-parameters' not in c.metadata.get('tags', [])
-                  and 'parameters' not in c.metadata.get('tags', [])][0]
-    prov_html = text_of(first_code.outputs, 'text/html')
+    code = [c for c in nb.cells if c.cell_type == 'code' and not {'parameters', 'injected-parameters'} & set(c.metadata.get('tags', []))]
+    prov = next(i for i, c in enumerate(code) if text_of(c.outputs, 'text/html'))     # the first table the report shows
+    assert prov < next(i for i, c in enumerate(code) if 'run_experiment(' in c.source), "provenance must come before training"
+    prov_html = text_of(code[prov].outputs, 'text/html')
     commit = m['provenance']['git']['commit']
     assert commit and commit in prov_html
     for item in ('uncommitted changes', 'torch', 'numpy', 'device name', 'seeds', 'deterministic_algorithms',
