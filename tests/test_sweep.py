@@ -119,19 +119,19 @@ def test_sweep_failed_run_on_existing_cluster(tmp_path):
         address = head.stdout.readline().strip()
         assert ':' in address, address
         grid, out = tmp_path / 'grid.yaml', tmp_path / 'runs'
-        grid.write_text("dataset: DIGITS\nalpha: 0.0\nseed: 0\nepochs: 1\ndevice: [cpu, 'cuda:99']\n")
+        grid.write_text("dataset: DIGITS\nalpha: 0.0\nseed: 0\nepochs: 1\nlr: [0.05, 1.0e+30]\n")   # passes every check, diverges at run time
         r = subprocess.run(sweep_cmd(grid, '--out', out, '--address', address, '--no-summary'), capture_output=True, text=True,
                            env=env(), cwd=tmp_path, timeout=300)
     finally:
         kill_tree(head.pid); head.wait()
     assert r.returncode == 1, r.stdout + r.stderr
-    bad, good = out / 'DIGITS/DigitsNet_alpha0_seed0_devicecuda-99', out / 'DIGITS/DigitsNet_alpha0_seed0_devicecpu'
-    assert f"FAILED DIGITS/DigitsNet_alpha0_seed0_devicecuda-99: {bad / 'report.ipynb'}:" in r.stdout
-    assert 'cuda:99' in r.stdout.split('FAILED')[-1]
+    bad, good = out / 'DIGITS/DigitsNet_alpha0_seed0_lr1e+30', out / 'DIGITS/DigitsNet_alpha0_seed0_lr0.05'
+    assert f"FAILED DIGITS/DigitsNet_alpha0_seed0_lr1e+30: {bad / 'report.ipynb'}:" in r.stdout
+    assert 'training loss became' in r.stdout.split('FAILED')[-1]
     assert (bad / 'report.ipynb').exists()                  # the failed notebook is there to read
     assert run_status(good, json.loads((good / 'metrics.json').read_text())['parameters'])[0] == 'finished'
     rec = json.loads((out / 'sweep_status.json').read_text())
-    assert rec['failed'] == ['DIGITS/DigitsNet_alpha0_seed0_devicecuda-99']
+    assert rec['failed'] == ['DIGITS/DigitsNet_alpha0_seed0_lr1e+30']
 
 
 def test_sweep_bad_input(tmp_path, capsys):
