@@ -101,7 +101,7 @@ def test_sweep_killed_then_resumed(tmp_path):
     # the summary notebook ran over the sweep: DIGITS pooled over the four folders, "not run" elsewhere
     assert (out / 'paper.ipynb').exists() and rec['summary']['status'] == 'ran'
     md = (out / 'paper_table.md').read_text()
-    assert '| DigitsNet | ERM | — |' in md and '| 2 | — | epochs=2 |' in md
+    assert '| DigitsNet | ERM | — |' in md and '| 2 | — | — | epochs=2 |' in md
     assert '| PreAct ResNet-18 | ERM | 5.6 (as quoted) | not run | 0 | — |' in md
 
     # 3. a third time: nothing to do, Ray is not even started
