@@ -1,4 +1,4 @@
-import os, sys, subprocess
+import contextlib, io, os, sys, subprocess
 from pathlib import Path
 import pytest
 
@@ -21,3 +21,12 @@ def run_papermill(nb, out, cwd, params: dict | None = None, raw: dict | None = N
 @pytest.fixture
 def papermill():
     return run_papermill
+
+def run_main(argv) -> tuple:
+    "Run `mixup-train` (`mixup_nb.cli.main`) in-process: (exit status, stdout, stderr)."
+    from mixup_nb.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: code = main([str(a) for a in argv])
+        except SystemExit as e: code = e.code
+    return code, out.getvalue(), err.getvalue()

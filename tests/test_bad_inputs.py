@@ -1,24 +1,17 @@
 """Bad inputs and faults, as a hostile user would try them: each gives ONE line naming what was wrong, a non-zero exit,
 and no partial output. Most fail before any training (in-process `mixup-train`); the template and the sweep are
 called where they are the subject."""
-import contextlib, errno, io, json, os, pickle, shutil, stat, subprocess, sys, tempfile
+import contextlib, errno, json, os, pickle, shutil, stat, subprocess, sys, tempfile
 from pathlib import Path
 import pytest
 import torch
 import datatrees
-from mixup_nb.cli import main
+from conftest import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ['--dataset', 'DIGITS', '--device', 'cpu', '--quiet']
 
 
-def run_main(argv) -> tuple:
-    "Run `mixup-train` in-process: (exit status, stdout, stderr)."
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: code = main([str(a) for a in argv])
-        except SystemExit as e: code = e.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def tree(folder: Path) -> list:

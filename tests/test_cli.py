@@ -1,12 +1,12 @@
 """`mixup-train`, the seed's command line: its Quickstart commands on small trees in the real on-disk formats,
 its defaults, its files, and its one-line errors. Runs in-process through `main(argv)` where it can; the console
 script and `python -m mixup_nb.train` run as separate processes."""
-import contextlib, io, json, os, shlex, subprocess, sys
+import json, os, shlex, subprocess, sys
 from pathlib import Path
 import pandas as pd
 import pytest
 import datatrees
-from mixup_nb.cli import main
+from conftest import run_main
 from mixup_nb.recipes import RECIPES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,13 +33,6 @@ def flag(argv: list, name: str) -> str:
     "The value of the last `name` flag in `argv`."
     return argv[len(argv) - 1 - argv[::-1].index(name) + 1]
 
-def run_main(argv) -> tuple:
-    "Run `main(argv)` in-process: (exit status, stdout, stderr)."
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: code = main([str(a) for a in argv])
-        except SystemExit as e: code = e.code
-    return code, out.getvalue(), err.getvalue()
 
 def check_seed_files(out: Path, argv: list, n_epochs: int = 1):
     "The seed's files are under `out`, named from the command's --model, --name and --seed: the log, one row per epoch, and both checkpoints."
