@@ -18,7 +18,8 @@ from .data import DATA_INFO, load_dataset, check_dataset, DeviceLoader
 from .models import get_model
 from .train import TrainConfig, run_paths, load_checkpoint, _check
 from .experiment import run_experiment
-from .report import load_history, method_label, _pm
+from .report import load_history, method_label
+from .tables import pm as _pm
 from .reference import paper_claim, DATASET_TITLES, paper_model
 from .attacks import attack_error, input_bounds, pixel_eps
 

@@ -4,7 +4,8 @@
 
 # %% ../nbs/04_recipes.ipynb #2
 from __future__ import annotations
-from dataclasses import dataclass, asdict, field, replace
+from dataclasses import dataclass, asdict, replace
+from .tables import md_table
 
 # %% auto #0
 __all__ = ['RECIPES', 'MODEL_RECIPES', 'Recipe', 'get_recipe', 'recipe_rows', 'recipe_table', 'recipe_markdown']
@@ -104,8 +105,5 @@ def recipe_table():
 
 def recipe_markdown() -> str:
     "All recipes as one Markdown table."
-    rows = recipe_rows()
-    fmt = lambda v: f"{v:g}" if isinstance(v, float) else str(v).replace('|', '/')
-    lines = ['| ' + ' | '.join(_COLUMNS.values()) + ' |', '|' + '---|' * len(_COLUMNS)]
-    lines += ['| ' + ' | '.join(fmt(r[k]) for k in _COLUMNS) + ' |' for r in rows]
-    return '\n'.join(lines) + '\n'
+    fmt = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
+    return md_table(list(_COLUMNS.values()), [[fmt(r[k]) for k in _COLUMNS] for r in recipe_rows()])

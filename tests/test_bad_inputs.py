@@ -201,7 +201,7 @@ def test_crafted_spectrogram_cache_is_not_run(tmp_path):
 def test_crafted_predictions_file_is_not_run(tmp_path):
     "Prediction files are read with np.load, whose allow_pickle is False: an object array is refused, nothing runs."
     import numpy as np
-    from mixup_nb.report import load_predictions
+    from mixup_nb.figures import load_predictions
     flag = tmp_path / 'code_ran'
     np.savez(tmp_path / 'pred.npz', conf=np.array([Evil(flag)], dtype=object), pred=np.zeros(1), y=np.zeros(1))
     with pytest.raises(ValueError, match='allow_pickle'):
