@@ -3,7 +3,7 @@ write a resumable checkpoint and stop, and the resumed run is exact."""
 import signal
 import pytest
 import torch
-from test_resume import BASE, STEPS, run, start_then_wait, result, files, csv_epochs, assert_same_run
+from helpers import BASE, STEPS, run, start_then_wait, result, files, csv_epochs, assert_same_run
 
 @pytest.fixture(scope='module')
 def reference(tmp_path_factory):

@@ -1,13 +1,11 @@
 """Mixing methods end to end: every method trains through `mixup-train` under its own run name, a non-default method
 resumes bit for bit after SIGKILL, and the template runs several methods with differences to ERM."""
 import json, signal
-from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from conftest import NBS
-from test_cli import run_main
-import test_resume as tr
+from conftest import NBS, run_main
+import helpers as tr
 from mixup_nb.mixup import MIXERS
 
 STRENGTH = {'label_smoothing': 0.1, 'input_noise': 0.1}   # eps must be < 1; every other method takes alpha 1

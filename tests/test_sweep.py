@@ -1,7 +1,8 @@
 "mixup-sweep on a local Ray (CPU): a tiny DIGITS grid, a sweep killed half-way and run again, a failed run, bad grids."
-import json, os, signal, socket, subprocess, sys, time
+import json, os, socket, subprocess, sys, time
 from pathlib import Path
 from mixup_nb.sweep import run_status, plan_sweep
+from helpers import kill_tree
 
 GRID = "dataset: DIGITS\nalpha: [0.0, 1.0]\nseed: [0, 1]\nepochs: 2\n"
 NAMES = ['DIGITS/DigitsNet_alpha0_seed0', 'DIGITS/DigitsNet_alpha0_seed1', 'DIGITS/DigitsNet_alpha1_seed0', 'DIGITS/DigitsNet_alpha1_seed1']
@@ -15,34 +16,6 @@ def env():
     e = {**os.environ, 'PYTHONHASHSEED': '0', 'RAY_USAGE_STATS_ENABLED': '0'}
     e.pop('MPLBACKEND', None)
     return e
-
-
-def process_tree(pid: int) -> list:
-    "`pid` and all its descendants (from /proc)."
-    kids = {}
-    for p in Path('/proc').iterdir():
-        if not p.name.isdigit(): continue
-        try: ppid = int((p / 'stat').read_text().rsplit(')', 1)[1].split()[1])
-        except (OSError, ValueError, IndexError): continue
-        kids.setdefault(ppid, []).append(int(p.name))
-    out, todo = [], [pid]
-    while todo:
-        q = todo.pop(); out.append(q); todo += kids.get(q, [])
-    return out
-
-
-def kill_tree(pid: int):
-    "SIGKILL a process we started and everything it started (stopped first, so that nothing new is spawned meanwhile)."
-    seen = set()
-    for _ in range(3):
-        for q in process_tree(pid):
-            if q not in seen:
-                seen.add(q)
-                try: os.kill(q, signal.SIGSTOP)
-                except ProcessLookupError: pass
-    for q in seen:
-        try: os.kill(q, signal.SIGKILL)
-        except ProcessLookupError: pass
 
 
 def statuses(out: Path, grid: Path) -> dict:
