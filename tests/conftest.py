@@ -22,6 +22,15 @@ def run_papermill(nb, out, cwd, params: dict | None = None, raw: dict | None = N
 def papermill():
     return run_papermill
 
+@pytest.fixture(scope='session')
+def digits_report(tmp_path_factory):
+    """The DIGITS template (nbs/train.ipynb) run once for the whole session on tiny parameters (ERM and mixup alpha 1,
+    two seeds, 2 epochs): (executed notebook, run folder). The template and report tests read it; none writes to it."""
+    tmp = tmp_path_factory.mktemp('digits_report')
+    run_papermill(NBS / 'train.ipynb', tmp / 'report.ipynb', cwd=tmp,
+                  params={'alphas': [0.0, 1.0], 'seeds': [0, 1], 'epochs': 2, 'out_dir': str(tmp / 'run')})
+    return tmp / 'report.ipynb', tmp / 'run'
+
 def run_main(argv) -> tuple:
     "Run `mixup-train` (`mixup_nb.cli.main`) in-process: (exit status, stdout, stderr)."
     from mixup_nb.cli import main
@@ -30,3 +39,25 @@ def run_main(argv) -> tuple:
         try: code = main([str(a) for a in argv])
         except SystemExit as e: code = e.code
     return code, out.getvalue(), err.getvalue()
+
+def check_run_numbers(run_dir, r: dict, n_test: int | None = None, epochs: int | None = None):
+    """A run's summary numbers (from metrics.json or `fit`) against what they are computed from: the CSV's rows and the saved
+    test predictions. The final test error is the share of wrong predictions in the pred file, a multiple of 100 / n_test;
+    the median and best are those of the CSV's test_error column; the final ECE and loss are the CSV's last row."""
+    import numpy as np, pandas as pd
+    from pathlib import Path
+    run_dir = Path(run_dir)
+    log = pd.read_csv(run_dir / r['csv'])
+    z = np.load(run_dir / r['pred'])
+    n = len(z['y'])
+    if n_test is not None: assert n == n_test, f"{n} test predictions saved, expected {n_test}"
+    if epochs is not None: assert r['epochs_run'] == epochs and log.epoch.tolist() == list(range(1, epochs + 1)), (r['epochs_run'], log.epoch.tolist())
+    wrong = int((z['pred'] != z['y']).sum())
+    assert r['final_test_error'] == pytest.approx(100 * wrong / n, abs=1e-9), \
+        f"final_test_error {r['final_test_error']} but the saved predictions have {wrong} of {n} wrong"
+    assert r['final_test_error'] == pytest.approx(log.test_error.iloc[-1], rel=1e-12), (r['final_test_error'], log.test_error.iloc[-1])
+    if 'median10_test_error' in r: assert r['median10_test_error'] == pytest.approx(float(np.median(log.test_error.iloc[-10:])), abs=1e-12)
+    if 'best_test_error' in r: assert r['best_test_error'] == pytest.approx(log.test_error.min(), rel=1e-12)
+    if 'final_test_ece' in r: assert r['final_test_ece'] == pytest.approx(log.test_ece.iloc[-1], rel=1e-12)
+    if 'final_test_loss' in r: assert r['final_test_loss'] == pytest.approx(log.test_loss.iloc[-1], rel=1e-12)
+    return log

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import datatrees
-from conftest import run_main
+from conftest import run_main, check_run_numbers
 from mixup_nb.recipes import RECIPES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,8 +43,9 @@ def check_seed_files(out: Path, argv: list, n_epochs: int = 1):
     for kind in ('best', 'last'):
         assert (out / 'checkpoint' / f'ckpt_{name}_{kind}_{seed}.pt').is_file(), (kind, written)
     log = pd.read_csv(csv)
-    assert log.epoch.tolist() == list(range(1, n_epochs + 1))
-    assert log.test_error.between(0, 100).all() and log.train_loss.notna().all()
+    pred = out / 'results' / f'pred_{model}_{name}_{seed}.npz'
+    check_run_numbers(out, {'csv': csv, 'pred': pred, 'final_test_error': log.test_error.iloc[-1]}, epochs=None)
+    assert log.epoch.tolist() == list(range(1, n_epochs + 1)) and log.train_loss.notna().all()
     assert log.lr.iloc[0] == pytest.approx(float(flag(argv, '--lr')))
     return log
 

@@ -15,11 +15,9 @@ def text_of(outputs, kind):
     return '\n'.join(''.join(o.get('data', {}).get(kind, '')) for o in outputs)
 
 
-def test_report_digits(tmp_path, papermill):
-    out_dir = tmp_path / 'run'
-    papermill(NBS / 'train.ipynb', tmp_path / 'report.ipynb', cwd=tmp_path,
-              params={'alphas': [0.0, 1.0], 'seeds': [0, 1], 'epochs': 3, 'out_dir': str(out_dir)})
-    nb = nbformat.read(tmp_path / 'report.ipynb', as_version=4)
+def test_report_digits(digits_report):
+    report, out_dir = digits_report
+    nb = nbformat.read(report, as_version=4)
     outs = outputs_of(nb)
     html, md = text_of(outs, 'text/html'), text_of(outs, 'text/markdown')
     m = json.loads((out_dir / 'metrics.json').read_text())
