@@ -16,7 +16,8 @@ import seaborn as sns
 from .core import atomic_write_json, get_device, provenance, resolve_path
 from .data import DATA_INFO, load_dataset, check_dataset, DeviceLoader
 from .models import get_model
-from .train import TrainConfig, run_paths, load_checkpoint, _check
+from .config import TrainConfig, run_paths, require
+from .train import load_checkpoint
 from .experiment import run_experiment
 from .report import load_history, method_label
 from .tables import pm as _pm
@@ -45,7 +46,7 @@ def run_memorization(dataset: str = 'DIGITS', model: str | None = None,
                      parameters: dict | None = None, log=print, resume: bool = False, **train_kw) -> dict:
     "Train every (noise, alpha, seed) with `run_experiment` and write `out_dir/metrics.json` (claim 'memorization')."
     noise_levels = [float(p) for p in noise_levels]
-    _check(len(noise_levels) > 0 and all(0 < p <= 1 for p in noise_levels), f"noise_levels must be a non-empty list of numbers in (0, 1], got {noise_levels}")
+    require(len(noise_levels) > 0 and all(0 < p <= 1 for p in noise_levels), f"noise_levels must be a non-empty list of numbers in (0, 1], got {noise_levels}")
     out = Path(out_dir) if out_dir is not None else claim_dir('memorization', dataset)
     t0, rows, prov = time.perf_counter(), [], provenance(get_device(train_kw.get('device', 'auto')))
     for p in noise_levels:
@@ -152,9 +153,9 @@ def run_adversarial(dataset: str = 'DIGITS', model: str | None = None, alphas=(0
                     data_root='~/data', device='auto', **train_kw) -> dict:
     "Train (or take from `from_run`) ERM and mixup networks, attack each on the test split, write `out_dir/metrics.json`."
     eps_list = [float(e) for e in eps_list]
-    _check(len(eps_list) > 0 and all(math.isfinite(e) and e >= 0 for e in eps_list), f"eps_list must be a non-empty list of numbers >= 0, got {eps_list}")
-    _check(any(math.isclose(headline_eps, e) for e in eps_list), f"headline_eps must be one of eps_list {eps_list}, got {headline_eps!r}")
-    _check(len(attacks) > 0 and set(attacks) <= {'fgsm', 'ifgsm'}, f"attacks must be a non-empty list of 'fgsm' and 'ifgsm', got {list(attacks)}")
+    require(len(eps_list) > 0 and all(math.isfinite(e) and e >= 0 for e in eps_list), f"eps_list must be a non-empty list of numbers >= 0, got {eps_list}")
+    require(any(math.isclose(headline_eps, e) for e in eps_list), f"headline_eps must be one of eps_list {eps_list}, got {headline_eps!r}")
+    require(len(attacks) > 0 and set(attacks) <= {'fgsm', 'ifgsm'}, f"attacks must be a non-empty list of 'fgsm' and 'ifgsm', got {list(attacks)}")
     out = Path(out_dir) if out_dir is not None else claim_dir('adversarial', dataset)
     t0, prov = time.perf_counter(), provenance(get_device(device))
     if from_run is None:
@@ -164,7 +165,7 @@ def run_adversarial(dataset: str = 'DIGITS', model: str | None = None, alphas=(0
         models = Path(from_run).expanduser()
         if not (models / 'metrics.json').exists(): raise FileNotFoundError(f"from_run {str(models)!r} has no metrics.json: give a finished run folder (e.g. runs/CIFAR10)")
     c0 = json.loads((models / 'metrics.json').read_text())['runs'][0]['config']
-    _check(c0['dataset'] == dataset, f"from_run {str(models)!r} holds {c0['dataset']} runs, not {dataset}: pass -p dataset {c0['dataset']}")
+    require(c0['dataset'] == dataset, f"from_run {str(models)!r} holds {c0['dataset']} runs, not {dataset}: pass -p dataset {c0['dataset']}")
     rows = attack_runs(models, eps_list, attacks, steps, step_size, data_root, get_device(device), n_test, log)
     metrics = {'claim': 'adversarial', 'dataset': dataset, 'model': c0['model'], 'epochs': c0['epochs'], 'headline_eps': float(headline_eps),
                'eps': eps_list, 'pixel_eps_per_unit': pixel_eps(1.0, dataset), 'attacks': list(attacks), 'steps': steps,

@@ -12,7 +12,7 @@ import yaml
 from .core import atomic_write_json, atomic_write_text
 from .recipes import get_recipe
 from .data import check_dataset
-from .train import TrainConfig, resolve_config
+from .config import TrainConfig, resolve_config
 from .mixup import method_grid, run_tag
 from .experiment import run_method
 

@@ -15,7 +15,8 @@ SCRIPT = textwrap.dedent('''
     import json, os, signal, sys
     import torch
     torch.set_num_threads(1)           # the same thread count in every run: CPU float sums stay bit-identical
-    from mixup_nb.train import TrainConfig, fit
+    from mixup_nb.config import TrainConfig
+    from mixup_nb.train import fit
     out, opts = sys.argv[1], json.loads(sys.argv[2])
     kill = opts.pop('kill', None)      # [event, epoch, step, signal name]: the process signals itself there
     def callback(event, **info):

@@ -5,6 +5,7 @@ from unittest.mock import patch
 import pytest
 import torch
 import mixup_nb.train as T
+import mixup_nb.config as C
 from mixup_nb.data import load_dataset, DeviceLoader, TensorDataset
 from mixup_nb.models import DigitsNet
 
@@ -31,7 +32,7 @@ def fp16_on_cpu(monkeypatch):
     monkeypatch.setattr(T, 'amp_setup', lambda device, amp: (torch.float16, True) if amp else (None, False))
 
 def test_fp16_scaler_resume_is_exact(tmp_path, fp16_on_cpu):
-    cfg = T.TrainConfig(dataset='DIGITS', alpha=1.0, epochs=2, batch_size=32, device='cpu', amp=True, progress=False, name='fp16')
+    cfg = C.TrainConfig(dataset='DIGITS', alpha=1.0, epochs=2, batch_size=32, device='cpu', amp=True, progress=False, name='fp16')
     data = small_digits(128, 'train'), small_digits(64, 'test')        # 4 steps per epoch
     ref = T.fit(replace(cfg, out_dir=str(tmp_path / 'ref')), data=data, log=lambda s: None)
     assert ref['speed']['amp_dtype'] == 'float16' and ref['speed']['grad_scaler'] is True
@@ -41,7 +42,7 @@ def test_fp16_scaler_resume_is_exact(tmp_path, fp16_on_cpu):
     with pytest.raises(Crash): T.fit(replace(cfg, out_dir=str(tmp_path / 'run')), data=data, callback=crash, log=lambda s: None)
     res = T.fit(replace(cfg, out_dir=str(tmp_path / 'run'), resume=True), data=data, log=lambda s: None)
     assert res['resumed'] == {'finished': False, 'epoch': 1, 'step': 0}
-    a, b = (T.load_checkpoint(T.run_paths(T.resolve_config(replace(cfg, out_dir=str(tmp_path / s))))['last']) for s in ('ref', 'run'))
+    a, b = (T.load_checkpoint(C.run_paths(C.resolve_config(replace(cfg, out_dir=str(tmp_path / s))))['last']) for s in ('ref', 'run'))
     assert a['scaler'] and a['scaler'] == b['scaler']                  # the scale and its growth tracker, saved and restored
     assert all(torch.equal(a['model'][k], b['model'][k]) for k in a['model'])
     assert open(ref['csv'], 'rb').read() == open(res['csv'], 'rb').read()
@@ -52,11 +53,11 @@ def test_cuda_defaults_by_compute_capability():
         assert T.amp_setup(torch.device('cuda'), True) == (torch.float16, True)
     with patch('torch.cuda.get_device_capability', lambda d=None: (9, 0)):
         assert T.amp_setup(torch.device('cuda'), True) == (torch.bfloat16, False)
-    with patch('mixup_nb.train.get_device', lambda d: torch.device('cuda')):      # a CUDA machine: the fast settings by default
-        c = T.resolve_config(dataset='DIGITS')
+    with patch('mixup_nb.config.get_device', lambda d: torch.device('cuda')):      # a CUDA machine: the fast settings by default
+        c = C.resolve_config(dataset='DIGITS')
         assert (c.amp, c.channels_last) == (True, True)
-        assert (T.resolve_config(dataset='DIGITS', amp=False).amp, T.resolve_config(dataset='DIGITS', channels_last=False).channels_last) == (False, False)
-    c = T.resolve_config(dataset='DIGITS', device='cpu')
+        assert (C.resolve_config(dataset='DIGITS', amp=False).amp, C.resolve_config(dataset='DIGITS', channels_last=False).channels_last) == (False, False)
+    c = C.resolve_config(dataset='DIGITS', device='cpu')
     assert (c.amp, c.channels_last) == (False, False)                  # CPU: unchanged
     with pytest.raises(ValueError, match="CUDA is not available") if not torch.cuda.is_available() else patch('os.sep', '/'):
-        T.resolve_config(dataset='DIGITS', device='cuda')
+        C.resolve_config(dataset='DIGITS', device='cuda')

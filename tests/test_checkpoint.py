@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mixup_nb.train import (TrainConfig, fit, run_paths, resolve_config, load_checkpoint, save_checkpoint, get_rng_state,
-                            set_rng_state, CKPT_FORMAT)
+from mixup_nb.config import TrainConfig, run_paths, resolve_config
+from mixup_nb.train import fit, load_checkpoint, save_checkpoint, get_rng_state, set_rng_state, CKPT_FORMAT
 
 CFG = dict(dataset='DIGITS', alpha=1.0, epochs=2, batch_size=64, device='cpu', name='ck', progress=False)
 

@@ -1,6 +1,6 @@
 """`mixup-train`, the seed's command line: its Quickstart commands on small trees in the real on-disk formats,
 its defaults, its files, and its one-line errors. Runs in-process through `main(argv)` where it can; the console
-script and `python -m mixup_nb.train` run as separate processes."""
+script and `python -m mixup_nb` run as separate processes."""
 import json, os, shlex, subprocess, sys
 from pathlib import Path
 import pandas as pd
@@ -117,8 +117,8 @@ def test_resume(tmp_path):
     assert code == 1 and 'train loss' not in out                   # the header (and the milestone warning), no training
     assert err.strip().splitlines() == [err.strip()] and 'cannot resume from' in err and 'alpha=1.0' in err
 
-def test_python_dash_m_mixup_nb_train(tmp_path):
-    p = subprocess.run([sys.executable, '-m', 'mixup_nb.train', '--dataset', 'DIGITS', '--alpha', '0', '--epoch', '1',
+def test_python_dash_m_mixup_nb(tmp_path):
+    p = subprocess.run([sys.executable, '-m', 'mixup_nb', '--dataset', 'DIGITS', '--alpha', '0', '--epoch', '1',
                         '--seed', '3', '--out', 'o'], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     assert (tmp_path / 'o' / 'results' / 'log_DigitsNet_DIGITS_alpha0_3.csv').exists()

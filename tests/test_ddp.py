@@ -18,7 +18,8 @@ SCRIPT = textwrap.dedent('''
     from torch import nn
     torch.set_num_threads(1)
     from mixup_nb.models import MODELS
-    from mixup_nb.train import TrainConfig, fit
+    from mixup_nb.config import TrainConfig
+    from mixup_nb.train import fit
     class TinyNet(nn.Module):
         def __init__(self, num_classes=10, in_channels=1):
             super().__init__()
@@ -114,10 +115,10 @@ def test_sigterm_on_one_process_stops_both_and_resumes_exactly(runs, tmp_path):
 
 @pytest.mark.skipif(not (ROOT / 'mixup_nb' / 'cli.py').exists(), reason='needs the command line (mixup_nb/cli.py)')
 def test_torchrun_module_entry_point(tmp_path):
-    "`torchrun -m mixup_nb.train` (the command line) trains one run on two processes: one CSV, one set of checkpoints."
+    "`torchrun -m mixup_nb` (the command line) trains one run on two processes: one CSV, one set of checkpoints."
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT)}
     for k in ('WORLD_SIZE', 'RANK', 'LOCAL_RANK'): env.pop(k, None)
-    p = subprocess.run([str(TORCHRUN), '--standalone', '--nproc_per_node=2', '-m', 'mixup_nb.train', '--dataset', 'DIGITS',
+    p = subprocess.run([str(TORCHRUN), '--standalone', '--nproc_per_node=2', '-m', 'mixup_nb', '--dataset', 'DIGITS',
                         '--epoch', '2', '--seed', '4', '--device', 'cpu', '--out', str(tmp_path)],
                        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=400)
     assert p.returncode == 0, (p.stdout[-2000:], p.stderr[-3000:])

@@ -12,7 +12,8 @@ def reference(tmp_path_factory):
     return tmp / 'out'
 
 def test_nan_loss_stops_at_its_step(tmp_path):
-    from mixup_nb.train import TrainConfig, fit, load_checkpoint
+    from mixup_nb.config import TrainConfig
+    from mixup_nb.train import fit, load_checkpoint
     def poison(event, **info):                      # after step 3 of epoch 2, a weight becomes NaN: step 4's loss is NaN
         if event == 'step' and (info['epoch'], info['step']) == (2, 3):
             with torch.no_grad(): next(info['model'].parameters()).fill_(float('nan'))
@@ -27,7 +28,8 @@ def test_nan_loss_stops_at_its_step(tmp_path):
     assert csv_epochs(f['csv']) == [1]
 
 def test_inf_loss_in_first_epoch(tmp_path):
-    from mixup_nb.train import TrainConfig, fit
+    from mixup_nb.config import TrainConfig
+    from mixup_nb.train import fit
     def blow_up(event, **info):
         if event == 'step' and info['step'] == 2:
             with torch.no_grad(): next(info['model'].parameters()).mul_(float('inf'))

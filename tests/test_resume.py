@@ -68,7 +68,8 @@ def test_finished_run_resumed_does_nothing(reference, tmp_path):
 
 def test_resume_with_other_settings_refused(reference, tmp_path):
     import shutil
-    from mixup_nb.train import TrainConfig, fit
+    from mixup_nb.config import TrainConfig
+    from mixup_nb.train import fit
     out = tmp_path / 'out'; shutil.copytree(reference, out)
     for change, shown in ((dict(alpha=0.5), "alpha=1.0 but this run asks alpha=0.5"), (dict(batch_size=32), "batch_size=64 but this run asks batch_size=32"),
                           (dict(lr=0.1), "lr=0.05 but this run asks lr=0.1")):
@@ -95,7 +96,8 @@ def test_amp_channels_last_resume_exact(tmp_path):
 
 def test_compile_runs_on_cpu(tmp_path):
     "torch.compile (inductor, with this machine's C++ compiler) trains DIGITS; it is recorded with the run."
-    from mixup_nb.train import TrainConfig, fit
+    from mixup_nb.config import TrainConfig
+    from mixup_nb.train import fit
     runs = {c: fit(TrainConfig(**{**BASE, 'epochs': 1, 'out_dir': str(tmp_path / str(c)), 'compile': c}), log=lambda s: None)
             for c in (False, True)}
     r, eager = runs[True], runs[False]
@@ -106,7 +108,8 @@ def test_compile_runs_on_cpu(tmp_path):
     assert abs(r['final_test_error'] - eager['final_test_error']) <= 100 / 899 + 1e-9
 
 def test_compile_failure_is_one_clear_line(tmp_path, monkeypatch):
-    from mixup_nb.train import TrainConfig, fit
+    from mixup_nb.config import TrainConfig
+    from mixup_nb.train import fit
     def broken_backend(gm, example_inputs): raise RuntimeError("no C++ compiler here")
     real = torch.compile
     monkeypatch.setattr(torch, 'compile', lambda m, **kw: real(m, backend=broken_backend))
@@ -135,7 +138,8 @@ def test_label_noise_sigkill_then_resume_is_exact(tmp_path):
 
 def test_compile_makes_one_graph(tmp_path, monkeypatch):
     "Only the full-batch training step is compiled: the last batch (898 = 14 x 64 + 2) and evaluation run uncompiled."
-    from mixup_nb.train import TrainConfig, fit
+    from mixup_nb.config import TrainConfig
+    from mixup_nb.train import fit
     shapes = []
     def counting(gm, example_inputs):                 # a backend that records each graph it is given, then runs it as is
         shapes.append([tuple(t.shape) for t in example_inputs if isinstance(t, torch.Tensor) and t.dim() == 4])

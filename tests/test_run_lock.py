@@ -7,7 +7,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def train(out, *extra) -> list:
-    return [sys.executable, '-m', 'mixup_nb.train', '--dataset', 'DIGITS', '--device', 'cpu', '--quiet', '--name', 'L',
+    return [sys.executable, '-m', 'mixup_nb', '--dataset', 'DIGITS', '--device', 'cpu', '--quiet', '--name', 'L',
             '--out', str(out), *extra]
 
 

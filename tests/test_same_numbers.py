@@ -20,7 +20,8 @@ def env(**extra):
 @pytest.fixture(scope='module')
 def by_fit(tmp_path_factory) -> str:
     "The run's CSV from `fit`, called while the process is set to one thread (fit sets the config's count)."
-    from mixup_nb.train import TrainConfig, fit
+    from mixup_nb.config import TrainConfig
+    from mixup_nb.train import fit
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try: r = fit(TrainConfig(**RUN, out_dir=str(tmp_path_factory.mktemp('fit')), progress=False), log=lambda s: None)
@@ -32,7 +33,7 @@ def by_fit(tmp_path_factory) -> str:
 
 
 def test_mixup_train_and_template_agree_with_fit(by_fit, tmp_path):
-    cli = subprocess.run([sys.executable, '-m', 'mixup_nb.train', '--dataset', 'DIGITS', '--alpha', '1.0', '--seed', '0',
+    cli = subprocess.run([sys.executable, '-m', 'mixup_nb', '--dataset', 'DIGITS', '--alpha', '1.0', '--seed', '0',
                           '--epoch', str(RUN['epochs']), '--device', 'cpu', '--quiet', '--out', str(tmp_path / 'cli')],
                          capture_output=True, text=True, env=env(OMP_NUM_THREADS='1'), timeout=600)
     assert cli.returncode == 0, cli.stderr
