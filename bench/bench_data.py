@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT)); sys.path.insert(0, str(ROOT / 'tests'))
 from mixup_nb.data import DATA_INFO, TensorDataset, DeviceLoader
 from mixup_nb.mixup import mixup_data
-from mixup_nb.audio import load_speechcommands
+from mixup_nb.data.audio import load_speechcommands
 
 
 class PILCifar(torch.utils.data.Dataset):

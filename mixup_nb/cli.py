@@ -11,7 +11,7 @@ from pathlib import Path
 from .models import MODELS
 from .mixup import MIXERS
 from .recipes import RECIPES
-from .download import DataError
+from .data.download import DataError
 from .config import TrainConfig, RECIPE_FIELDS, resolve_config, run_paths
 from .train import fit
 

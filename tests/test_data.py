@@ -11,7 +11,7 @@ import torchvision
 
 from datatrees import (write_cifar10, write_cifar100, write_fashionmnist, write_speechcommands, write_wav, word_wave,
                        nearest_template, CIFAR10_CLASSES, CIFAR100_CLASSES, FASHIONMNIST_CLASSES)
-import mixup_nb.audio as audio
+import mixup_nb.data.audio as audio
 from mixup_nb.data import (DATA_INFO, DATASETS, CIFAR_FILES, TensorDataset, DeviceLoader, load_dataset, load_cifar,
                            random_crop_flip)
 

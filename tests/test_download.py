@@ -10,7 +10,7 @@ import pytest
 from conftest import NBS
 from dataserver import serve, dead_url, write_archives, write_sources
 from mixup_nb.data import load_dataset, fetch_dataset
-from mixup_nb.download import SOURCES_ENV
+from mixup_nb.data.download import SOURCES_ENV
 
 SMALL = {'CIFAR10': dict(n_train=50, n_test=20), 'CIFAR100': dict(n_train=50, n_test=20),
          'FASHIONMNIST': dict(n_train=60, n_test=20), 'COMMAND': dict(words=('yes', 'no', 'up'), n_per_word=6)}

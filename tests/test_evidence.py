@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from conftest import NBS
 from datatrees import write_uci
 from mixup_nb.data import load_dataset, DATA_INFO
-from mixup_nb.tabular import load_uci, TABULAR
+from mixup_nb.data.tabular import load_uci, TABULAR
 
 @pytest.mark.parametrize('name', ['toy.ipynb', 'tabular.ipynb', 'gan.ipynb'])
 def test_parameters_cell_is_tagged_and_typed(name):
@@ -65,7 +65,7 @@ def test_uci_readers_real_layouts(tmp_path):
     ab = load_uci('ABALONE', tmp_path, 'train'); assert ab.x.shape[1] == 10 and set(ab.y.tolist()) <= {0, 1, 2}
     # the first rows of the written file, read back: sex one-hot then rings grouped (rings 5 -> 0, 9 -> 1, 12 -> 2)
     import pandas as pd
-    from mixup_nb.tabular import abalone_xy, read_csv_rows, uci_arrays
+    from mixup_nb.data.tabular import abalone_xy, read_csv_rows, uci_arrays
     x, y = abalone_xy(read_csv_rows('ABALONE', tmp_path / 'uci/abalone/abalone.data', 9))
     assert x[0, :3].tolist() == [0, 0, 1] and y[:6].tolist() == [0, 0, 1, 1, 2, 2]       # 'M', rings 5 7 9 10 12 15
     xa, ya, _, split = uci_arrays('ARCENE', tmp_path)
@@ -80,7 +80,7 @@ def test_uci_readers_real_layouts(tmp_path):
         tr = load_dataset(name, tmp_path, 'train'); assert tr.x.shape[1] == DATA_INFO[name]['in_channels'] and tr.x.dtype == torch.float32
 
 def test_uci_unreachable_download_is_one_line(tmp_path, monkeypatch):
-    import mixup_nb.tabular as tab
+    import mixup_nb.data.tabular as tab
     monkeypatch.setitem(tab.UCI_FILES, 'ABALONE', dict(folder='uci/abalone', files={'abalone.data': 'http://127.0.0.1:9/abalone.data'}))
     with pytest.raises(FileNotFoundError, match=r"ABALONE not found under .*fetching it from the UCI repository failed: .*To place it by hand: save http://127.0.0.1:9/abalone.data") as e:
         load_uci('ABALONE', tmp_path, download=True)
