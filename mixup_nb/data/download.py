@@ -101,6 +101,7 @@ def _by_hand(root: Path, entries: list) -> str:
 def _digest(e: dict) -> tuple:
     return ('sha256', e['sha256']) if e.get('sha256') else ('md5', e['md5'])
 
+# %% ../../nbs/02a_download.ipynb #43d1b815
 @contextlib.contextmanager
 def _fetch_lock(root: Path):
     "One fetch at a time per data root on this machine (sweep workers, torchrun ranks): an flock on a file in the temp folder."

@@ -11,7 +11,7 @@ from .catalog import DATA_INFO
 from .tensors import TensorDataset
 
 # %% auto #0
-__all__ = ['crop_flip_bank', 'crop_windows', 'crop_offsets', 'random_crop_flip', 'DeviceLoader']
+__all__ = ['crop_flip_bank', 'crop_windows', 'crop_offsets', 'random_crop_flip', 'fused_normalization', 'DeviceLoader']
 
 # %% ../../nbs/02f_loader.ipynb #cd001150
 def crop_flip_bank(x: torch.Tensor, # images N x C x H x W (any dtype, any device)
@@ -53,6 +53,16 @@ def random_crop_flip(x: torch.Tensor, # a batch N x C x H x W (any dtype), on an
     k = crop_offsets(torch.arange(n), d[0], d[1], f, n, pad, (c, h, w))
     return crop_windows(crop_flip_bank(x, pad, flip), h, w).index_select(0, k.to(x.device))
 
+# %% ../../nbs/02f_loader.ipynb #92ba84f5
+def fused_normalization(x: torch.Tensor, # the split's inputs: uint8 images on the 0..255 scale, or floats
+                        mean, std, # per-channel statistics on the 0..1 scale
+                       ) -> tuple:
+    "`(mul, add)`, shaped to broadcast over a batch, such that `x * mul + add` is `(x / scale - mean) / std` (scale 255 for uint8, else 1)."
+    scale = 255.0 if x.dtype == torch.uint8 else 1.0
+    view = (1, -1) + (1,) * (x.dim() - 2)
+    mean, std = torch.tensor(mean, dtype=torch.float64).view(view), torch.tensor(std, dtype=torch.float64).view(view)
+    return (1 / (scale * std)).float(), (-mean / std).float()
+
 # %% ../../nbs/02f_loader.ipynb #9e3686bf
 class DeviceLoader:
     "Batches of a `TensorDataset` held on `device`: shuffled, augmented and normalized there, a whole batch at a time."
@@ -66,18 +76,13 @@ class DeviceLoader:
         if not isinstance(batch_size, int) or batch_size < 1: raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         if augment not in (None, 'crop_flip'): raise ValueError(f"unknown augment {augment!r}: use None or 'crop_flip'")
         if augment and ds.x.dim() != 4: raise ValueError(f"augment 'crop_flip' needs N x C x H x W inputs, got shape {tuple(ds.x.shape)}")
-        info = DATA_INFO.get(ds.name, {})
         self.device, self.bs, self.shuffle, self.augment, self.drop_last, self.pad = torch.device(device), batch_size, shuffle, augment, drop_last, pad
         self.generator, self.n, self.shape = generator, len(ds.y), tuple(ds.x.shape[1:])
         self.x, self.y = ds.x.to(self.device), ds.y.to(self.device)
         if augment: self.windows = crop_windows(crop_flip_bank(self.x, pad), *self.shape[1:])
-        mean = info.get('mean', (0.0,)) if mean is None else mean
-        std = info.get('std', (1.0,)) if std is None else std
-        scale = 255.0 if ds.x.dtype == torch.uint8 else 1.0
-        view = (1, -1) + (1,) * (ds.x.dim() - 2)
-        mean, std = torch.tensor(mean, dtype=torch.float64).view(view), torch.tensor(std, dtype=torch.float64).view(view)
-        self.mul = (1 / (scale * std)).float().to(self.device)      # (x / scale - mean) / std = x * mul + add
-        self.add = (-mean / std).float().to(self.device)
+        info = DATA_INFO.get(ds.name, {})                              # the dataset's statistics, unless given others
+        mul, add = fused_normalization(ds.x, info.get('mean', (0.0,)) if mean is None else mean, info.get('std', (1.0,)) if std is None else std)
+        self.mul, self.add = mul.to(self.device), add.to(self.device)
     def __len__(self): return self.n // self.bs if self.drop_last else math.ceil(self.n / self.bs)
     def __iter__(self):
         n, g = self.n, self.generator
