@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from ..core import atomic_write
 from .download import ensure, one_line, with_overrides
-from .tensors import TensorDataset
+from .tensors import TensorDataset, check_split_in
 
 # %% auto #0
 __all__ = ['SPEECH_VERSIONS', 'SPEECH_SHA256', 'SPEECHCOMMANDS_URL', 'SPEC', 'SUBSETS', 'CACHE_VERSION', 'speech_url',
@@ -88,7 +88,7 @@ def speech_split(root, # the folder holding `SpeechCommands/`
     "torchaudio's split of Speech Commands: `(folder, files relative to folder, labels, classes)`, no audio decoded."
     from torchaudio.datasets import SPEECHCOMMANDS
     url = url or speech_url(version)
-    if split not in SUBSETS: raise ValueError(f"unknown split {split!r} for COMMAND: choose one of {', '.join(SUBSETS)}")
+    check_split_in('COMMAND', split, SUBSETS)
     root, folder = Path(root).expanduser(), speech_folder(root, url)
     ensure('COMMAND', root, [(folder / f).relative_to(root).as_posix() for f in ('validation_list.txt', 'testing_list.txt')],
            with_overrides('COMMAND', speech_sources() if sources is None else sources), download)

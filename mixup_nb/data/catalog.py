@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 from .download import ensure, with_overrides
-from .tensors import TensorDataset
+from .tensors import TensorDataset, check_split_in
 from .images import cifar_sources, fmnist_sources, load_cifar, load_digits_split, load_fashionmnist
 from .audio import SPEECH_VERSIONS, load_speechcommands, speech_sources
 from .tabular import load_uci
@@ -61,9 +61,7 @@ def check_version(name: str, version: str | None) -> str | None:
 
 def check_split(name: str, split: str) -> str:
     "Return `split` if `name` has it, else raise a one-line error listing its splits."
-    splits = DATA_INFO[check_dataset(name)]['splits']
-    if split not in splits: raise ValueError(f"unknown split {split!r} for {name}: choose one of {', '.join(splits)}")
-    return split
+    return check_split_in(name, split, DATA_INFO[check_dataset(name)]['splits'])
 
 # %% ../../nbs/02e_catalog.ipynb #bbaabc9d
 def fetch_dataset(name: str, # one of `DATASETS`

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from ..safety import safe_unpickle
 from .download import check_md5, ensure, known_sums, one_line, with_overrides
-from .tensors import TensorDataset
+from .tensors import TensorDataset, check_split_in
 
 # %% auto #0
 __all__ = ['CIFAR_FILES', 'FMNIST_FILES', 'load_digits_split', 'cifar_sources', 'read_pickle', 'read_cifar_batch', 'load_cifar',
@@ -87,7 +87,7 @@ def load_cifar(name: str, # 'CIFAR10' or 'CIFAR100'
               ) -> TensorDataset:
     "One split of CIFAR-10 or CIFAR-100 (fine labels) from the python-pickle tree under `root`."
     t, root = CIFAR_FILES[name], Path(root).expanduser()
-    if split not in t['files']: raise ValueError(f"unknown split {split!r} for {name}: choose one of {', '.join(t['files'])}")
+    check_split_in(name, split, t['files'])
     folder = root / t['folder']
     files = t['files'][split] + (t['meta'],)
     ensure(name, root, [f"{t['folder']}/{f}" for f in files], with_overrides(name, cifar_sources(name) if sources is None else sources), download)
@@ -139,7 +139,7 @@ def load_fashionmnist(root, # the folder holding `FashionMNIST/raw`
                      ) -> TensorDataset:
     "One split of Fashion-MNIST (uint8 1 x 28 x 28 images) from torchvision's raw idx files under `root`."
     name, t = 'FASHIONMNIST', FMNIST_FILES
-    if split not in t['files']: raise ValueError(f"unknown split {split!r} for {name}: choose one of {', '.join(t['files'])}")
+    check_split_in(name, split, t['files'])
     root = Path(root).expanduser(); folder, files = root / t['folder'], t['files'][split]
     ensure(name, root, [f"{t['folder']}/{f}" for f in files], with_overrides(name, fmnist_sources() if sources is None else sources), download)
     if verify:

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 from ..core import atomic_write
 from .download import DatasetUnavailable, ensure, one_line
-from .tensors import TensorDataset
+from .tensors import TensorDataset, check_split_in
 
 # %% auto #0
 __all__ = ['UCI_FILES', 'TABULAR', 'read_csv_rows', 'abalone_xy', 'label_codes', 'read_arcene', 'read_arff', 'uci_fetch',
@@ -141,7 +141,7 @@ def load_uci(name: str, # one of `TABULAR`
             ) -> TensorDataset:
     "One split of a UCI table: float32 features standardized with the training split's statistics, int64 labels."
     from sklearn.model_selection import train_test_split
-    if split not in ('train', 'test'): raise ValueError(f"unknown split {split!r} for {name}: choose one of train, test")
+    check_split_in(name, split, ('train', 'test'))
     x, y, classes, is_test = iris_arrays() if name == 'IRIS' else uci_arrays(name, root, download)
     if is_test is None:
         tr, te = train_test_split(np.arange(len(y)), test_size=test_size, stratify=y, random_state=0)

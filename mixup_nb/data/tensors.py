@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 # %% auto #0
-__all__ = ['TensorDataset', 'corrupt_labels']
+__all__ = ['TensorDataset', 'check_split_in', 'corrupt_labels']
 
 # %% ../../nbs/02_tensors.ipynb #6d73b1bb
 @dataclass
@@ -21,6 +21,15 @@ class TensorDataset:
     split: str = '' # 'train', 'test' or 'validation'
     def __len__(self): return len(self.y)
     def __repr__(self): return f"{self.name}[{self.split}]: x {tuple(self.x.shape)} {self.x.dtype}, {len(self.classes)} classes"
+
+# %% ../../nbs/02_tensors.ipynb #f8310cf0
+def check_split_in(name: str, # the dataset, for the message
+                   split: str, # the split asked for
+                   splits, # the splits it has
+                  ) -> str:
+    "Return `split` if it is one of `splits`, else raise a one-line ValueError listing them."
+    if split not in splits: raise ValueError(f"unknown split {split!r} for {name}: choose one of {', '.join(splits)}")
+    return split
 
 # %% ../../nbs/02_tensors.ipynb #f238c085
 def corrupt_labels(y: torch.Tensor, # int64 labels in 0..num_classes - 1
