@@ -404,6 +404,5 @@ d = { 'settings': { 'branch': 'main',
                                 'mixup_nb.train.to_cpu': ('train.html#to_cpu', 'mixup_nb/train.py'),
                                 'mixup_nb.train.train_one_epoch': ('train.html#train_one_epoch', 'mixup_nb/train.py'),
                                 'mixup_nb.train.train_step': ('train.html#train_step', 'mixup_nb/train.py')},
-            'mixup_nb.uci': { 'mixup_nb.uci._pm': ('uci.html#_pm', 'mixup_nb/uci.py'),
-                              'mixup_nb.uci.plot_uci': ('uci.html#plot_uci', 'mixup_nb/uci.py'),
+            'mixup_nb.uci': { 'mixup_nb.uci.plot_uci': ('uci.html#plot_uci', 'mixup_nb/uci.py'),
                               'mixup_nb.uci.uci_table': ('uci.html#uci_table', 'mixup_nb/uci.py')}}}

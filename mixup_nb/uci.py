@@ -9,14 +9,13 @@ import pandas as pd
 from .data.tabular import TABULAR
 from .reference import DATASET_TITLES, format_paper, paper_error
 from .report import method_label
+from .tables import pm
 
 # %% auto #0
 __all__ = ['uci_table', 'plot_uci']
 
 # %% ../nbs/09a_uci.ipynb #d15bf817
-def _pm(v) -> str: return f"{np.mean(v):.2f} ± {np.std(v, ddof=1):.2f}" if len(v) > 1 else f"{np.mean(v):.2f}"
-
-def uci_table(runs: pd.DataFrame, # `mixup_nb.report.collect_runs(...)`
+def uci_table(runs: pd.DataFrame, # `mixup_nb.summary.collect_runs(...)`
               alphas=(0.0, 1.0), # rows shown for every set, run or not
              ) -> pd.DataFrame:
     "Per UCI set and method: the paper's test error %, ours (final epoch, mean ± std over seeds), n seeds and the difference."
@@ -27,7 +26,7 @@ def uci_table(runs: pd.DataFrame, # `mixup_nb.report.collect_runs(...)`
             g = r[np.isclose(r.alpha, a)].drop_duplicates('seed', keep='last'); ref = paper_error(ds, f"MLP_{ds}", a)
             v = g.final_test_error.to_numpy()
             rows.append({'dataset': DATASET_TITLES.get(ds, ds), 'method': method_label(a), 'paper': format_paper(ref) if ref else '—',
-                         'ours (final epoch, mean ± std)': _pm(v) if len(v) else 'not run', 'n seeds': len(v),
+                         'ours (final epoch, mean ± std)': pm(v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0, len(v)) if len(v) else 'not run', 'n seeds': len(v),
                          'difference': f"{v.mean() - ref['error']:+.2f}" if (ref and len(v)) else '—'})
     return pd.DataFrame(rows)
 
