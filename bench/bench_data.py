@@ -14,7 +14,7 @@
     python bench/bench_data.py                 # the full measurement (50,000 images)
     python bench/bench_data.py --n 5000        # a quick check
 """
-import argparse, os, platform, shutil, sys, tempfile, time
+import argparse, shutil, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -24,6 +24,8 @@ sys.path.insert(0, str(ROOT)); sys.path.insert(0, str(ROOT / 'tests'))
 from mixup_nb.data import DATA_INFO, TensorDataset, DeviceLoader
 from mixup_nb.mixup import mixup_data
 from mixup_nb.data.audio import load_speechcommands
+sys.path.insert(0, str(ROOT / 'bench'))
+from machine import machine, describe, ratio_line
 
 
 class PILCifar(torch.utils.data.Dataset):
@@ -117,19 +119,19 @@ def main(argv=None):
     if a.threads is not None: torch.set_num_threads(a.threads)
     if a.n < 128 or a.clips < 60 or a.repeats < 1 or a.workers < 0:
         p.error("need --n >= 128, --clips >= 60 (6 per word: every split has clips), --repeats >= 1, --workers >= 0")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads), load average {os.getloadavg()[0]:.2f}")
+    start = machine('cpu')
+    print(f"measured on: {describe(start)}", flush=True)
     print(f"CIFAR-shaped epoch: {a.n:,} uint8 images 3 x 32 x 32, batch 128, crop (pad 4) + flip + normalize + mixup_data (alpha 1)")
     proj, ref, only = bench_images(a.n, a.repeats, a.workers)
     print(f"best of {a.repeats}:")
     print(f"(a0) project: DeviceLoader alone (crop + flip + normalize, no mixing) {only:>8,.0f} images/s")
     print(f"(a)  project: DeviceLoader + mixup_data                            {proj:>10,.0f} images/s")
     print(f"(b)  reference: DataLoader({a.workers} workers) + PIL transforms + mixup_data {ref:>8,.0f} images/s")
-    print(f"ratio (a) / (b): {proj / ref:.1f}x")
+    print(ratio_line('ratio (a) / (b)', proj / ref, start))
     n, cold, warm = bench_audio(a.clips, a.repeats)
     print(f"(c) Speech Commands, {n} clips (16 kHz, 1 s): cold (decode + spectrogram + cache) {cold:,.0f} clips/s; "
-          f"cached {warm:,.0f} clips/s ({warm / cold:.0f}x)")
-    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+          f"cached {warm:,.0f} clips/s")
+    print(ratio_line('ratio (c) cached / cold', warm / cold, start))
 
 
 if __name__ == '__main__':

@@ -13,7 +13,7 @@ On a CPU, keep it small (a few minutes):
     python bench/bench_models.py --device cpu --steps 1 --warmup 1 --settings fp32 amp --batch-size 8
 (`--batch-size` overrides the recipe's; the projection then scales the measured images/s to the recipe: a rough figure.)
 """
-import argparse, math, os, sys, time
+import argparse, sys, time
 from pathlib import Path
 import torch
 
@@ -26,6 +26,7 @@ from mixup_nb.config import resolve_config
 from mixup_nb.train import train_step, amp_setup, make_optimizer
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train import sync, device_name, peak_memory
+from machine import machine, describe, loaded
 
 # network -> (dataset whose recipe it trains with, input shape, training examples per epoch)
 NETWORKS = {'ResNet18_CIFAR10': ('CIFAR10', (3, 32, 32), 50_000), 'WRN28_10': ('CIFAR10', (3, 32, 32), 50_000),
@@ -70,9 +71,9 @@ def main(argv=None):
     if a.steps < 1 or a.warmup < 0 or (a.batch_size is not None and a.batch_size < 1): ap.error('--steps and --batch-size must be >= 1, --warmup >= 0')
     try: device = get_device(a.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     except ValueError as e: sys.exit(f"bench_models.py: {e}")
-    load0 = os.getloadavg()
-    print(f"{device}: {device_name(device)}; torch {torch.__version__}; {a.warmup} warm-up + {a.steps} timed steps; "
-          f"load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} at the start", flush=True)
+    start = machine(device)
+    print(f"{device}: {device_name(device)}; {a.warmup} warm-up + {a.steps} timed steps", flush=True)
+    print(f"measured on: {describe(start)}", flush=True)
     print(f"{'network':<18}{'setting':<15}{'batch':>6}{'steps/s':>10}{'images/s':>11}  {'peak memory':<30}full recipe", flush=True)
     for name in a.models:
         dataset, _, n_train = NETWORKS[name]
@@ -85,9 +86,9 @@ def main(argv=None):
             hours = r.epochs * n_train / ips / 3600          # at the measured images/s; exact steps when batch is the recipe's
             when = f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
             print(f"{name:<18}{s:<15}{batch:>6}{sps:>10.3f}{ips:>11.1f}  {peak:<30}{r.epochs} epochs: {when}", flush=True)
-    load1 = os.getloadavg()
-    print(f"load average {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} at the end" +
-          (" (a loaded machine: these figures are not its speed)" if max(load0[0], load1[0]) > 0.5 * (os.cpu_count() or 1) else ""))
+    end = machine(device)
+    print(f"load average {' '.join(f'{x:.2f}' for x in end['load_average'])} at the end" +
+          (" (a loaded machine: these figures are not its speed)" if loaded(start) or loaded(end) else ""))
 
 if __name__ == '__main__':
     main()

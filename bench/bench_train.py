@@ -11,7 +11,7 @@ It also times `train_step` alone on one batch prepared once on the device: the m
 The clock is read only after the device has finished its queued work (`torch.cuda.synchronize`); it prints the device's
 name, each loop's peak memory, the load average, and the projected time of the paper's 200-epoch CIFAR recipe.
 """
-import argparse, json, math, os, platform, resource, sys, time
+import argparse, json, math, os, resource, sys, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -23,6 +23,8 @@ from mixup_nb.mixup import mixup_data
 from mixup_nb.models import get_model
 from mixup_nb.core import get_device
 from mixup_nb.train import train_step, amp_setup
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine, describe, ratio_line, cpu_model
 
 EPOCH, RECIPE_EPOCHS = 50_000, 200     # CIFAR's training set and the paper's epochs (section 3.2)
 
@@ -35,7 +37,7 @@ def device_name(device) -> str:
     if device.type == 'cuda':
         p = torch.cuda.get_device_properties(device)
         return f"{p.name} (compute capability {p.major}.{p.minor}, {p.total_memory / 2**30:.0f} GiB)"
-    return f"CPU {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+    return f"CPU {cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
 def peak_memory(device) -> str:
     "The device's peak allocated memory since the last reset (CUDA), else the process's peak resident memory."
@@ -156,9 +158,9 @@ def main(argv=None):
     cuda = device.type == 'cuda'           # fit's defaults there: amp and channels_last on (CPU: fp32, contiguous)
     n = a.batch_size * (a.warmup + a.steps + 1)
     ds = fake_cifar(n)
-    load0 = os.getloadavg()
-    print(f"PreAct ResNet-18, batch {a.batch_size}, {a.warmup} warm-up + {a.steps} timed steps on {device}: {device_name(device)}; "
-          f"torch {torch.__version__}; load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} at the start", flush=True)
+    start = machine(device)
+    print(f"PreAct ResNet-18, batch {a.batch_size}, {a.warmup} warm-up + {a.steps} timed steps on {device}: {device_name(device)}", flush=True)
+    print(f"measured on: {describe(start)}", flush=True)
     default = 'amp, channels_last' if cuda else 'fp32, contiguous'
     loops = {'reference': reference_steps(ds, a.batch_size, device, a.workers),
              'project': project_steps(ds, a.batch_size, device, channels_last=cuda, amp=cuda)}
@@ -174,12 +176,10 @@ def main(argv=None):
     for k, v in res.items():
         print(f"{what[k]}: {v:.3f} steps/s ({v * a.batch_size:.1f} img/s), {peaks[k]}; 200 CIFAR epochs: {projected(v, a.batch_size)}")
     for k in [k for k in res if k != 'reference']:
-        print(f"ratio {k} / reference: {res[k] / res['reference']:.2f}x")
-    load1 = os.getloadavg()
-    print(f"load average {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} at the end" +
-          (" (a loaded machine: these figures are not its speed)" if max(load0[0], load1[0]) > 0.5 * (os.cpu_count() or 1) else ""))
+        print(ratio_line(f"ratio {k} / reference", res[k] / res['reference'], start, device))
     if a.json: Path(a.json).write_text(json.dumps({'args': vars(a), 'device': str(device), 'device_name': device_name(device),
-                                                    'steps_per_s': res, 'peak_memory': peaks, 'load': [load0, load1]}, indent=2) + '\n')
+                                                    'steps_per_s': res, 'peak_memory': peaks, 'machine': start,
+                                                    'machine_at_end': machine(device)}, indent=2) + '\n')
     return res
 
 if __name__ == '__main__':
