@@ -2,7 +2,7 @@
 import json
 import nbformat
 import pytest
-from conftest import NBS
+from conftest import NBS, check_run_numbers
 from datatrees import write_cifar10, write_cifar100, write_fashionmnist, write_speechcommands
 from mixup_nb.recipes import get_recipe
 
@@ -13,6 +13,7 @@ TREES = {
     'COMMAND': lambda root: write_speechcommands(root, words=('yes', 'no', 'up'), n_per_word=6),
 }
 N_TEST = {'CIFAR10': 20, 'CIFAR100': 20, 'FASHIONMNIST': 20, 'COMMAND': 3}
+N_VAL = 3                                                    # COMMAND's validation split: one clip of each word
 
 
 @pytest.mark.parametrize('dataset', list(TREES))
@@ -30,12 +31,13 @@ def test_template_runs_dataset(dataset, tmp_path, papermill):
     model = get_recipe(dataset).model                       # each dataset's recipe model
     for r in m['runs']:
         assert r['config']['dataset'] == dataset and r['config']['model'] == model
-        assert r['epochs_run'] == 1 and 0 <= r['final_test_error'] <= 100
+        log = check_run_numbers(out_dir, r, n_test=N_TEST[dataset], epochs=1)   # the error is that of the saved predictions
         csv = (out_dir / r['csv']).read_text().splitlines()
         assert len(csv) == 2 and csv[0].startswith('epoch,')
         if dataset == 'COMMAND':                            # validation and test, every epoch, in the CSV and the summary
             assert csv[0].endswith('test_loss,test_error,test_ece,val_loss,val_error,val_ece') and r['config']['data_version'] == 'v0.01'
-            assert r['best_val_epoch'] == 1 and 0 <= r['val_error_at_best_val'] <= 100 and r['test_error_at_best_val'] == r['final_test_error']
+            assert r['best_val_epoch'] == 1 and r['test_error_at_best_val'] == r['final_test_error']
+            assert r['val_error_at_best_val'] == log.val_error.iloc[0] and wrong_of(r['val_error_at_best_val'], N_VAL) in range(N_VAL + 1), r
         else:
             assert 'val_error' not in csv[0] and 'val_error_at_best_val' not in r
     import numpy as np
@@ -70,3 +72,9 @@ def test_template_speech_v002(tmp_path, papermill):
 def np_load(p):
     import numpy as np
     return np.load(p)
+
+
+def wrong_of(error_pct: float, n: int):
+    "How many of `n` examples an error in % stands for; None if it is no whole number of them."
+    k = error_pct * n / 100
+    return round(k) if abs(k - round(k)) < 1e-9 else None
