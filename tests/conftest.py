@@ -31,6 +31,16 @@ def digits_report(tmp_path_factory):
                   params={'alphas': [0.0, 1.0], 'seeds': [0, 1], 'epochs': 2, 'out_dir': str(tmp / 'run')})
     return tmp / 'report.ipynb', tmp / 'run'
 
+@pytest.fixture(scope='session')
+def resume_reference(tmp_path_factory):
+    """The uninterrupted run of `helpers.BASE` (6 DIGITS epochs, in a fresh process): the run folder that every run killed
+    and resumed in test_resume and test_faults must match bit for bit. Made once for the session; no test writes to it."""
+    from helpers import BASE, run, result
+    tmp = tmp_path_factory.mktemp('resume_reference')
+    r = result(run(tmp, tmp / 'out'))
+    assert r['epochs_run'] == BASE['epochs'] and r['resumed'] is None
+    return tmp / 'out'
+
 def run_main(argv) -> tuple:
     "Run `mixup-train` (`mixup_nb.cli.main`) in-process: (exit status, stdout, stderr)."
     from mixup_nb.cli import main

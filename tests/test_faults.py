@@ -5,11 +5,10 @@ import pytest
 import torch
 from helpers import BASE, STEPS, run, start_then_wait, result, files, csv_epochs, assert_same_run
 
-@pytest.fixture(scope='module')
-def reference(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('ref')
-    result(run(tmp, tmp / 'out'))
-    return tmp / 'out'
+@pytest.fixture
+def reference(resume_reference):
+    "The uninterrupted run every killed-and-resumed run must end on (made once for the session: conftest)."
+    return resume_reference
 
 def test_nan_loss_stops_at_its_step(tmp_path):
     from mixup_nb.config import TrainConfig

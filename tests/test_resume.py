@@ -5,13 +5,10 @@ import pytest
 import torch
 from helpers import BASE, STEPS, run, start_then_wait, result, files, csv_epochs, assert_same_run
 
-@pytest.fixture(scope='module')
-def reference(tmp_path_factory):
-    "An uninterrupted run."
-    tmp = tmp_path_factory.mktemp('ref')
-    r = result(run(tmp, tmp / 'out'))
-    assert r['epochs_run'] == BASE['epochs'] and r['resumed'] is None
-    return tmp / 'out'
+@pytest.fixture
+def reference(resume_reference):
+    "The uninterrupted run every killed-and-resumed run must end on (made once for the session: conftest)."
+    return resume_reference
 
 def test_two_runs_same_seed_identical(reference, tmp_path):
     result(run(tmp_path, tmp_path / 'again'))
