@@ -29,7 +29,7 @@ class Recipe:
     @property
     def grid(self) -> tuple: return tuple(float(a) for a in (self.alphas or (0.0, self.alpha)))
 
-# %% ../nbs/04_recipes.ipynb #7
+# %% ../nbs/04_recipes.ipynb #39e2bc04
 _CIFAR_SRC = ("paper section 3.2 and the authors' train.py (SGD momentum 0.9, lr 0.1, wd 1e-4, batch 128, 200 epochs, "
               "lr/10 at 100 and 150, alpha 1); the lr drops one epoch earlier than in the authors' code")
 
@@ -56,6 +56,7 @@ RECIPES = {
        for ds in ('IRIS', 'ABALONE', 'ARCENE', 'ARRHYTHMIA', 'HTRU2', 'PHISHING')},
 }
 
+# %% ../nbs/04_recipes.ipynb #8793786f
 MODEL_RECIPES = {
     # (dataset, model): the fields that differ from the dataset's recipe
     ('CIFAR10', 'WRN28_10'): dict(milestones=(60, 120, 180), source=
@@ -81,7 +82,7 @@ def get_recipe(dataset: str, # a key of `RECIPES`
     if model is None or model == r.model: return r
     return replace(r, model=model, **MODEL_RECIPES.get((dataset, model), {}))
 
-# %% ../nbs/04_recipes.ipynb #12
+# %% ../nbs/04_recipes.ipynb #a61f00f2
 _COLUMNS = {'dataset': 'dataset', 'model': 'model', 'optimizer': 'optimizer', 'lr': 'lr', 'momentum': 'momentum',
             'weight_decay': 'weight decay', 'batch_size': 'batch', 'epochs': 'epochs', 'milestones': 'lr milestones',
             'gamma': 'gamma', 'alpha': 'alpha', 'alphas': 'alphas (grid)', 'source': 'source / departures'}
@@ -98,6 +99,7 @@ def recipe_rows() -> list:
             rows.append({k: d[k] for k in _COLUMNS})
     return rows
 
+# %% ../nbs/04_recipes.ipynb #269df3dc
 def recipe_table():
     "All recipes as one pandas DataFrame."
     import pandas as pd

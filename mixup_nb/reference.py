@@ -52,7 +52,7 @@ def reference_table() -> pd.DataFrame:
     "`REFERENCE_ROWS` as a DataFrame, one row per number."
     return pd.DataFrame(REFERENCE_ROWS, columns=list(REFERENCE_COLUMNS))
 
-# %% ../nbs/09_reference.ipynb #16f0189b
+# %% ../nbs/09_reference.ipynb #6f98cb38
 MODEL_ARCH = {
     'ResNet18_CIFAR10': 'PreAct ResNet-18', 'ResNet18_CIFAR100': 'PreAct ResNet-18', 'ResNet18_FMNIST': 'PreAct ResNet-18',
     'PreActResNet18_kuangliu': 'PreAct ResNet-18', 'WRN28_10': 'WRN-28-10', 'DenseNet190': 'DenseNet-BC-190',
@@ -68,6 +68,7 @@ def paper_model(model: str) -> str:
     "The paper's name for one of this project's models (unknown names are returned unchanged)."
     return MODEL_ARCH.get(model, model)
 
+# %% ../nbs/09_reference.ipynb #b01dacd0
 def paper_error(dataset: str, # a name of `mixup_nb.data.DATASETS`, e.g. 'CIFAR10'
                 model: str, # this project's model name or the paper's architecture name
                 alpha: float, # 0 for ERM
@@ -131,7 +132,7 @@ def paper_claim(claim: str, setting, method: str, metric: str) -> dict | None:
     hit = t[same & (t.method == method) & (t.metric == metric)]
     return None if hit.empty else hit.iloc[0].to_dict()
 
-# %% ../nbs/09_reference.ipynb #e17fc29e
+# %% ../nbs/09_reference.ipynb #611af845
 TABLE5_ROWS = [
     # the paper's row in Table 5 (section 3.8), this project's method, the strength run by default
     ('ERM', 'ERM', 0.0),
@@ -144,6 +145,8 @@ TABLE5_ROWS = [
     ('label smoothing', 'label_smoothing', 0.1),
     ('add Gaussian noise to inputs', 'input_noise', 0.05),
 ]
+
+# %% ../nbs/09_reference.ipynb #7d02db36
 _HZ = "hongyi-zhang/mixup README (the first author's): median of the last 10 epochs"
 _OM = "OpenMixup benchmark: ResNet-18, 200 epochs, median of the last 10 epochs (reports accuracy)"
 METHOD_REFERENCES = [

@@ -211,7 +211,7 @@ def test_crafted_predictions_file_is_not_run(tmp_path):
 
 def test_crafted_sweep_grid_is_not_run(tmp_path):
     "Grids are read with yaml.safe_load: a python/object tag is refused in one line, nothing runs."
-    from mixup_nb.sweep import load_grid
+    from mixup_nb.grid import load_grid
     flag = tmp_path / 'code_ran'
     grid = tmp_path / 'g.yaml'; grid.write_text(f"alpha: !!python/object/apply:os.system ['touch {flag}']\n")
     with pytest.raises(ValueError, match='is not valid YAML'): load_grid(grid)
