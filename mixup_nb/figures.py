@@ -16,6 +16,7 @@ from .mixup import mixup_data, get_mixer
 from .experiment import run_method
 from .data import DATA_INFO
 from .reference import paper_error
+from .metrics import calibration_bins
 from .report import method_label, method_labels, load_history, title_of, selection_rule, method_differences
 from .tables import pm
 
@@ -86,13 +87,9 @@ def reliability_bins(conf, # top-1 confidences in [0, 1]
                      correct, # 1 where the prediction is right, else 0
                      n_bins: int = 15, # equal-width confidence bins
                     ) -> pd.DataFrame:
-    "Per non-empty confidence bin: its range, count, mean confidence and accuracy (both in %)."
-    conf, correct = np.asarray(conf, float), np.asarray(correct, float)
-    if conf.shape != correct.shape or conf.ndim != 1: raise ValueError(f"conf and correct must be 1-d arrays of one length, got {conf.shape} and {correct.shape}")
-    b = np.minimum((conf * n_bins).astype(int), n_bins - 1)
-    rows = [{'bin_lo': i / n_bins, 'bin_hi': (i + 1) / n_bins, 'count': int((b == i).sum()),
-             'confidence': 100 * conf[b == i].mean(), 'accuracy': 100 * correct[b == i].mean()} for i in range(n_bins) if (b == i).any()]
-    return pd.DataFrame(rows)
+    "`mixup_nb.metrics.calibration_bins` as a table in %: per non-empty confidence bin, its range, count, mean confidence and accuracy."
+    b = pd.DataFrame(calibration_bins(conf, correct, n_bins), columns=['bin_lo', 'bin_hi', 'count', 'share', 'confidence', 'accuracy'])
+    return b.drop(columns='share').assign(confidence=100 * b.confidence, accuracy=100 * b.accuracy)
 
 # %% ../nbs/08a_figures.ipynb #c055c5b4
 def load_predictions(run_dir, metrics: dict) -> pd.DataFrame:

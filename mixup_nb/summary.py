@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from .core import atomic_write_text
 from .recipes import get_recipe
+from .config import RECIPE_FIELDS, is_finished
 from .experiment import run_method, method_order
 from .data import DATA_INFO
 from .reference import (TABLE5_ROWS, method_reference, paper_error, format_paper, paper_model, PAPER_TABLES,
@@ -18,17 +19,17 @@ from .report import method_label, paired_difference, format_difference, seed_err
 from .tables import pm, md_table
 
 # %% auto #0
-__all__ = ['RECIPE_FIELDS', 'RUN_COLUMNS', 'TABLE_COLUMNS', 'SHOWN', 'LEGEND', 'LATER_METHODS', 'collect_runs', 'paper_tables',
+__all__ = ['POOL_FIELDS', 'RUN_COLUMNS', 'TABLE_COLUMNS', 'SHOWN', 'LEGEND', 'LATER_METHODS', 'collect_runs', 'paper_tables',
            'table_sections', 'tables_markdown', 'write_tables_markdown', 'table5', 'later_methods_table']
 
 # %% ../nbs/08b_summary.ipynb #b351f046
-RECIPE_FIELDS = ('model', 'optimizer', 'lr', 'momentum', 'weight_decay', 'batch_size', 'epochs', 'milestones', 'gamma')
+POOL_FIELDS = tuple(k for k in RECIPE_FIELDS if k != 'alpha')   # a recipe's fields (mixup_nb.config), alpha aside: a recipe's runs at every alpha share one ERM
 
 def _recipe_departures(c: dict) -> str:
     try: r = get_recipe(c['dataset'])
     except ValueError: return 'no recipe for this dataset'
     out = []
-    for k in RECIPE_FIELDS[1:]:
+    for k in POOL_FIELDS[1:]:
         want, got = getattr(r, k), c.get(k)
         if k == 'milestones': want, got = list(want), list(got or [])
         if got != want: out.append(f"{k}={got}")
@@ -57,7 +58,7 @@ def _run_row(r: dict, run_dir: Path, time_utc: str) -> dict:
             'seed': r['seed'], 'epochs': c['epochs'], 'median10_test_error': r['median10_test_error'],
             'final_test_error': r['final_test_error'], 'final_test_ece': r.get('final_test_ece'),
             'val_error_at_best_val': r.get('val_error_at_best_val', math.nan), 'test_error_at_best_val': r.get('test_error_at_best_val', math.nan),
-            'recipe': json.dumps([c.get(k) for k in RECIPE_FIELDS] + [c.get('data_version')]), 'settings': _recipe_departures(c),
+            'recipe': json.dumps([c.get(k) for k in POOL_FIELDS] + [c.get('data_version')]), 'settings': _recipe_departures(c),
             'run_dir': str(run_dir), 'time_utc': time_utc}
 
 # %% ../nbs/08b_summary.ipynb #f2952bea
@@ -74,7 +75,7 @@ def collect_runs(runs_dir, # the folder to search, recursively, for metrics.json
     for p, m in found.items():
         if any(p.parent.is_relative_to(d) for d in claims): noisy += len(m.get('runs', [])); continue
         for r in m.get('runs', []):
-            if r.get('epochs_run') != r['config'].get('epochs'): unfinished += 1; continue
+            if not is_finished(r): unfinished += 1; continue                # fewer epochs run than configured (mixup_nb.config)
             if r['config'].get('label_noise', 0.0): noisy += 1; continue     # corrupted labels: the memorization table's, not these
             rows.append(_run_row(r, p.parent, m.get('provenance', {}).get('time_utc', '')))
     df = pd.DataFrame(rows, columns=RUN_COLUMNS)

@@ -9,6 +9,7 @@ from pathlib import Path
 from .core import atomic_write_json
 from .mixup import method_grid
 from .experiment import run_method
+from .config import is_finished
 from .grid import find_template, template_parameters, load_grid, expand_grid
 
 # %% auto #0
@@ -42,7 +43,7 @@ def run_status(run_dir, # a run's folder
     try: m = json.loads((run_dir / 'metrics.json').read_text())
     except (OSError, ValueError): return 'interrupted', 'no complete metrics.json'
     want = [(meth, a, int(s)) for meth, a in method_grid(parameters.get('methods', ['mixup']), parameters['alphas']) for s in parameters['seeds']]
-    done = {(run_method(r), float(r['alpha']), int(r['seed'])) for r in m.get('runs', []) if r.get('epochs_run') == r.get('config', {}).get('epochs')}
+    done = {(run_method(r), float(r['alpha']), int(r['seed'])) for r in m.get('runs', []) if is_finished(r)}
     if not set(want) <= done: return 'interrupted', 'metrics.json lacks a finished run'
     try: pmeta = json.loads((run_dir / 'report.ipynb').read_text())['metadata']['papermill']
     except (OSError, ValueError, KeyError): return 'interrupted', 'training finished but the report was not written'
