@@ -24,11 +24,13 @@ def papermill():
 
 @pytest.fixture(scope='session')
 def digits_report(tmp_path_factory):
-    """The DIGITS template (nbs/train.ipynb) run once for the whole session on tiny parameters (ERM and mixup alpha 1,
-    two seeds, 2 epochs): (executed notebook, run folder). The template and report tests read it; none writes to it."""
+    """The DIGITS template (nbs/train.ipynb) run once for the whole session on tiny parameters: ERM, mixup and cutmix
+    (alpha 1), two seeds, 2 epochs, on the CPU; the dataset spelled 'digits' (accepted as on the command line).
+    (executed notebook, run folder). The template, report, methods and same-numbers tests read it; none writes to it."""
     tmp = tmp_path_factory.mktemp('digits_report')
     run_papermill(NBS / 'train.ipynb', tmp / 'report.ipynb', cwd=tmp,
-                  params={'alphas': [0.0, 1.0], 'seeds': [0, 1], 'epochs': 2, 'out_dir': str(tmp / 'run')})
+                  params={'dataset': 'digits', 'alphas': [0.0, 1.0], 'methods': ['mixup', 'cutmix'], 'seeds': [0, 1],
+                          'epochs': 2, 'device': 'cpu', 'out_dir': str(tmp / 'run')})
     return tmp / 'report.ipynb', tmp / 'run'
 
 @pytest.fixture(scope='session')

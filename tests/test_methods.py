@@ -4,7 +4,7 @@ import json, signal
 import nbformat
 import pandas as pd
 import pytest
-from conftest import NBS, run_main, check_run_numbers
+from conftest import run_main, check_run_numbers
 import helpers as tr
 from mixup_nb.mixup import MIXERS
 
@@ -53,16 +53,14 @@ def test_sigkill_then_resume_is_exact_for_a_method(tmp_path, method):
     assert a['config']['method'] == method and all(__import__('torch').equal(a['model'][k], b['model'][k]) for k in a['model'])
     assert tr.files(tmp_path / 'ref', name=method)['csv'].read_bytes() == tr.files(tmp_path / 'out', name=method)['csv'].read_bytes()
 
-def test_template_with_methods(tmp_path, papermill):
-    out_dir = tmp_path / 'run'
-    papermill(NBS / 'train.ipynb', tmp_path / 'report.ipynb', cwd=tmp_path,
-              params={'alphas': [0.0, 1.0], 'methods': ['mixup', 'cutmix'], 'seeds': [0, 1], 'epochs': 1, 'batch_size': 256,
-                      'out_dir': str(out_dir)})
+def test_template_with_methods(digits_report):
+    "The template runs several methods (the session's DIGITS run: mixup and cutmix beside ERM) with differences to ERM."
+    report, out_dir = digits_report
     m = json.loads((out_dir / 'metrics.json').read_text())
     assert [(r['method'], r['alpha'], r['seed']) for r in m['runs']] == [('mixup', 0.0, 0), ('mixup', 0.0, 1), ('mixup', 1.0, 0),
                                                                          ('mixup', 1.0, 1), ('cutmix', 1.0, 0), ('cutmix', 1.0, 1)]
     assert [s['method'] for s in m['summary']] == ['ERM', 'mixup', 'cutmix']
-    nb = nbformat.read(tmp_path / 'report.ipynb', as_version=4)
+    nb = nbformat.read(report, as_version=4)
     html = ''.join(o.get('data', {}).get('text/html', '') for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', []))
     assert 'cutmix (alpha=1)' in html and 'vs ERM, points (95 % CI, paired t over seeds)' in html
     assert (out_dir / 'mixed_examples.png').stat().st_size > 5000

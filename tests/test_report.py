@@ -44,11 +44,11 @@ def test_report_digits(digits_report):
     # test error: the median of the last 10 epochs and the final epoch, both labelled
     assert "test error % (median of last 10 epochs)" in html and 'test error % (final epoch)' in html
     assert "authors' protocol" not in html and 'validation' not in html     # DIGITS has no validation split
-    s = {x['alpha']: x for x in m['summary']}
-    assert f"{s[1.0]['median10_test_error_mean']:.2f} ± {s[1.0]['median10_test_error_std']:.2f}" in html
-    assert f"{s[0.0]['final_test_error_mean']:.2f} ± {s[0.0]['final_test_error_std']:.2f}" in html
+    s = {x['method']: x for x in m['summary']}
+    assert f"{s['mixup']['median10_test_error_mean']:.2f} ± {s['mixup']['median10_test_error_std']:.2f}" in html
+    assert f"{s['ERM']['final_test_error_mean']:.2f} ± {s['ERM']['final_test_error_std']:.2f}" in html
     # calibration: the ECE of each method, as metrics.json has it
-    assert f"{100 * s[1.0]['final_test_ece_mean']:.2f} ± {100 * s[1.0]['final_test_ece_std']:.2f}" in html
+    assert f"{100 * s['mixup']['final_test_ece_mean']:.2f} ± {100 * s['mixup']['final_test_ece_std']:.2f}" in html
 
     # the paper has no DIGITS number: the report says so instead of inventing one
     assert 'the paper reports no test error for DIGITS' in md

@@ -36,12 +36,13 @@ def test_template_digits_tiny(digits_report):
     for f in ('curves.png', 'final_error.png', 'mixed_examples.png'):
         assert (out_dir / f).stat().st_size > 5000, f
     m = json.loads((out_dir / 'metrics.json').read_text())
-    assert [(r['alpha'], r['seed']) for r in m['runs']] == [(0.0, 0), (0.0, 1), (1.0, 0), (1.0, 1)]
+    assert [(r['method'], r['alpha'], r['seed']) for r in m['runs']] == [('mixup', 0.0, 0), ('mixup', 0.0, 1), ('mixup', 1.0, 0),
+                                                                         ('mixup', 1.0, 1), ('cutmix', 1.0, 0), ('cutmix', 1.0, 1)]
     assert m['parameters']['epochs'] == 2 and m['provenance']['torch'] and 'commit' in m['provenance']['git']
     for r in m['runs']:                                    # DIGITS holds out half of its 1797 images: 899 test examples
         check_run_numbers(out_dir, r, n_test=899, epochs=2)
     assert len({r['final_test_error'] for r in m['runs']}) > 1, "every run ended on the same error: were the runs different?"
-    assert [s['n_seeds'] for s in m['summary']] == [2, 2]
+    assert [s['n_seeds'] for s in m['summary']] == [2, 2, 2]
 
 def test_template_bad_input_fails_clearly(tmp_path, papermill):
     p = papermill(NBS / 'train.ipynb', tmp_path / 'bad.ipynb', cwd=tmp_path, params={'seeds': [], 'out_dir': str(tmp_path)}, check=False)
