@@ -43,6 +43,24 @@ def resume_reference(tmp_path_factory):
     assert r['epochs_run'] == BASE['epochs'] and r['resumed'] is None
     return tmp / 'out'
 
+@pytest.fixture(scope='session')
+def ray_address():
+    """One local Ray cluster (2 CPUs) for the session's sweeps that join a running cluster with --address: started once,
+    killed with everything it started at the end. (The sweep killed half-way starts and loses its own Ray.)"""
+    from helpers import kill_tree
+    env = {**os.environ, 'PYTHONHASHSEED': '0', 'RAY_USAGE_STATS_ENABLED': '0', 'PYTHONPATH': str(ROOT)}
+    env.pop('MPLBACKEND', None)
+    head = subprocess.Popen([sys.executable, '-c', "import ray, sys; ray.init(num_cpus=2, include_dashboard=False); "
+                             "print(ray.get_runtime_context().gcs_address, flush=True); sys.stdin.read()"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+                            start_new_session=True)
+    try:
+        address = head.stdout.readline().strip()
+        assert ':' in address, f"Ray did not start: {address!r}"
+        yield address
+    finally:
+        kill_tree(head.pid); head.wait()
+
 def run_main(argv) -> tuple:
     "Run `mixup-train` (`mixup_nb.cli.main`) in-process: (exit status, stdout, stderr)."
     from mixup_nb.cli import main

@@ -45,10 +45,12 @@ def test_template_agrees_with_fit(by_fit, digits_report):
     assert (out_dir / 'results' / 'log_DigitsNet_alpha1_0.csv').read_text() == by_fit
 
 
-def test_mixup_sweep_agrees_with_fit(by_fit, tmp_path):
+def test_mixup_sweep_agrees_with_fit(by_fit, tmp_path, ray_address):
+    "A sweep task on the session's Ray cluster (one thread per task, as Ray sets it) writes the same CSV."
     grid = tmp_path / 'grid.yaml'
     grid.write_text(f"dataset: DIGITS\nalpha: 1.0\nseed: 0\nepochs: {RUN['epochs']}\ndevice: cpu\n")
-    sw = subprocess.run([sys.executable, '-m', 'mixup_nb.sweep', str(grid), '--out', str(tmp_path / 'sweep'), '--no-summary'],
+    sw = subprocess.run([sys.executable, '-m', 'mixup_nb.sweep', str(grid), '--out', str(tmp_path / 'sweep'), '--no-summary',
+                         '--address', ray_address],
                         capture_output=True, text=True, env=env(), cwd=tmp_path, timeout=600)
     assert sw.returncode == 0, sw.stdout[-3000:] + sw.stderr[-3000:]
     csv = tmp_path / 'sweep' / 'DIGITS' / 'DigitsNet_alpha1_seed0' / 'results' / 'log_DigitsNet_alpha1_0.csv'

@@ -82,21 +82,12 @@ def test_sweep_killed_then_resumed(tmp_path):
     assert r.returncode == 0 and '4 finished' in r.stdout and 'start ' not in r.stdout and 'ray:' not in r.stdout, r.stdout
 
 
-def test_sweep_failed_run_on_existing_cluster(tmp_path):
+def test_sweep_failed_run_on_existing_cluster(tmp_path, ray_address):
     "A run that fails is reported with its notebook and does not stop the others; --address joins a running Ray."
-    head = subprocess.Popen([sys.executable, '-c', "import ray, sys; ray.init(num_cpus=2, include_dashboard=False); "
-                             "print(ray.get_runtime_context().gcs_address, flush=True); sys.stdin.read()"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env(),
-                            start_new_session=True)
-    try:
-        address = head.stdout.readline().strip()
-        assert ':' in address, address
-        grid, out = tmp_path / 'grid.yaml', tmp_path / 'runs'
-        grid.write_text("dataset: DIGITS\nalpha: 0.0\nseed: 0\nepochs: 1\nlr: [0.05, 1.0e+30]\n")   # passes every check, diverges at run time
-        r = subprocess.run(sweep_cmd(grid, '--out', out, '--address', address, '--no-summary'), capture_output=True, text=True,
-                           env=env(), cwd=tmp_path, timeout=300)
-    finally:
-        kill_tree(head.pid); head.wait()
+    grid, out = tmp_path / 'grid.yaml', tmp_path / 'runs'
+    grid.write_text("dataset: DIGITS\nalpha: 0.0\nseed: 0\nepochs: 1\nlr: [0.05, 1.0e+30]\n")   # passes every check, diverges at run time
+    r = subprocess.run(sweep_cmd(grid, '--out', out, '--address', ray_address, '--no-summary'), capture_output=True, text=True,
+                       env=env(), cwd=tmp_path, timeout=300)
     assert r.returncode == 1, r.stdout + r.stderr
     bad, good = out / 'DIGITS/DigitsNet_alpha0_seed0_lr1e+30', out / 'DIGITS/DigitsNet_alpha0_seed0_lr0.05'
     assert f"FAILED DIGITS/DigitsNet_alpha0_seed0_lr1e+30: {bad / 'report.ipynb'}:" in r.stdout
