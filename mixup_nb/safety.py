@@ -4,12 +4,12 @@
 
 # %% ../nbs/00b_safety.ipynb #2
 from __future__ import annotations
-import errno, fcntl, io, os, pickle, re, socket, tempfile
+import fcntl, os, pickle, re, socket, tempfile
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['SAFE_GLOBALS', 'NAME_RE', 'MAX_NAME', 'SafeUnpickler', 'safe_unpickle', 'check_run_name', 'RunInUse', 'RunLock',
-           'check_writable']
+__all__ = ['SAFE_GLOBALS', 'NAME_RE', 'MAX_NAME', 'SafeUnpickler', 'safe_unpickle', 'check_run_name', 'RunInUse', 'take_lock',
+           'RunLock', 'check_writable']
 
 # %% ../nbs/00b_safety.ipynb #5
 SAFE_GLOBALS = {('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
@@ -49,6 +49,24 @@ def check_run_name(name) -> str:
 class RunInUse(BlockingIOError):
     "Another live process holds the run's lock."
 
+def take_lock(path: Path, # the lock file (created if missing)
+              what: str = 'run', # named in the refusal
+             ) -> int:
+    "An open descriptor of `path` holding an exclusive `flock`; `RunInUse`, naming the holder, if another one holds it."
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try: holder = os.read(fd, 200).decode(errors='replace').strip() or 'unknown'
+            finally: os.close(fd)
+            raise RunInUse(f"{what} is in use by another process ({holder}; lock {path}): "
+                               f"wait for it to finish, or give this run another name or output folder") from None
+        try: same = os.fstat(fd).st_ino == os.stat(path).st_ino   # not a file its last holder removed meanwhile
+        except FileNotFoundError: same = False
+        if same: return fd
+        os.close(fd)
+
+# %% ../nbs/00b_safety.ipynb #14
 class RunLock:
     "An exclusive `fcntl` lock on `path` for as long as it is held: a second holder is refused at once, naming the first one's pid."
     def __init__(self, path, # the lock file (created; removed on release)
@@ -59,18 +77,7 @@ class RunLock:
         here = self.path.parent
         while not here.exists(): self.made.append(here); here = here.parent
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-            try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                try: holder = os.read(fd, 200).decode(errors='replace').strip() or 'unknown'
-                finally: os.close(fd)
-                raise RunInUse(f"{self.what} is in use by another process ({holder}; lock {self.path}): "
-                                   f"wait for it to finish, or give this run another name or output folder") from None
-            try: same = os.fstat(fd).st_ino == os.stat(self.path).st_ino   # not a file its last holder removed meanwhile
-            except FileNotFoundError: same = False
-            if same: break
-            os.close(fd)
+        fd = take_lock(self.path, self.what)
         os.ftruncate(fd, 0); os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
         self.fd = fd
         return self
@@ -84,7 +91,7 @@ class RunLock:
     def __enter__(self): return self.acquire()
     def __exit__(self, *exc): self.release()
 
-# %% ../nbs/00b_safety.ipynb #14
+# %% ../nbs/00b_safety.ipynb #17
 def check_writable(*folders) -> None:
     "Raise a one-line PermissionError unless a file can be created in each folder (or, where it does not exist yet, in its nearest existing parent)."
     for folder in dict.fromkeys(Path(f).expanduser().absolute() for f in folders):
