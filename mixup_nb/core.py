@@ -12,7 +12,7 @@ from pathlib import Path
 __all__ = ['write_error', 'atomic_write', 'atomic_write_text', 'atomic_write_json', 'get_device', 'git_info', 'provenance',
            'project_root', 'resolve_path', 'shown_path', 'nbdev_testing', 'scratch_dir', 'check_param']
 
-# %% ../nbs/00_core.ipynb #5
+# %% ../nbs/00_core.ipynb #537ebc93
 def write_error(e: BaseException, # what a write raised
                 path, # the file being written
                ) -> OSError | None:
@@ -36,7 +36,7 @@ def _umask() -> int:
     try: return int(next(l for l in Path('/proc/self/status').read_text().splitlines() if l.startswith('Umask:')).split()[1], 8)
     except (OSError, StopIteration, ValueError): old = os.umask(0o022); os.umask(old); return old
 
-# %% ../nbs/00_core.ipynb #8
+# %% ../nbs/00_core.ipynb #be7e7656
 def atomic_write(path, # the file to (re)write
                  write_fn, # called with the temporary file's path; must write the content there
                 ) -> Path:
@@ -62,7 +62,7 @@ def atomic_write(path, # the file to (re)write
         raise
     return path
 
-# %% ../nbs/00_core.ipynb #10
+# %% ../nbs/00_core.ipynb #23cd7c65
 def atomic_write_text(path, text: str) -> Path:
     "Write a text file atomically."
     def w(tmp):
@@ -73,7 +73,7 @@ def atomic_write_json(path, obj) -> Path:
     "Write `obj` as indented JSON, atomically."
     return atomic_write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
 
-# %% ../nbs/00_core.ipynb #15
+# %% ../nbs/00_core.ipynb #8
 def get_device(device: str = 'auto') -> torch.device:
     "`'auto'` picks CUDA when available, else Apple's MPS, else the CPU; otherwise any name torch accepts."
     import torch
@@ -87,7 +87,7 @@ def get_device(device: str = 'auto') -> torch.device:
         raise ValueError(f"device {device!r} asked for but CUDA is not available here: use 'auto' or 'cpu'")
     return dev
 
-# %% ../nbs/00_core.ipynb #18
+# %% ../nbs/00_core.ipynb #11
 def git_info(path='.') -> dict:
     "The git commit of the checkout holding `path`, and whether it has uncommitted changes (None outside git)."
     def run(*a):
@@ -117,7 +117,7 @@ def provenance(device=None) -> dict:
     info['git'] = git_info(Path(mixup_nb.__file__).parent)
     return info
 
-# %% ../nbs/00_core.ipynb #21
+# %% ../nbs/00_core.ipynb #28d11eba
 def _is_project(d: Path) -> bool:
     "Does `d` hold mixup_nb's own settings.ini (not another nbdev project's)?"
     ini = d / 'settings.ini'
@@ -146,7 +146,7 @@ def shown_path(p) -> str:
     p, root = Path(p).resolve(), project_root()
     return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
 
-# %% ../nbs/00_core.ipynb #24
+# %% ../nbs/00_core.ipynb #404f82a1
 def nbdev_testing() -> bool:
     "True while `nbdev_test` runs this notebook itself (IN_TEST set, no Jupyter kernel); False in JupyterLab and under papermill."
     if not os.environ.get('IN_TEST'): return False
@@ -160,7 +160,7 @@ def scratch_dir(prefix: str = 'mixup_nb-') -> Path:
     multiprocessing.util.Finalize(None, shutil.rmtree, args=(str(d),), kwargs={'ignore_errors': True}, exitpriority=10)
     return d
 
-# %% ../nbs/00_core.ipynb #27
+# %% ../nbs/00_core.ipynb #febb5cf4
 _KIND = {bool: ('True or False', 'booleans'), int: ('an integer', 'integers'), float: ('a number', 'numbers'), str: ('a string', 'strings')}
 
 def _fits(v, t) -> bool:
@@ -186,7 +186,7 @@ def _how(name, v, t, many) -> str:
     except ValueError: return ''
     return f": pass numbers with -p {name} {v.strip()}, not -r" if t in (int, float) else ''
 
-# %% ../nbs/00_core.ipynb #28
+# %% ../nbs/00_core.ipynb #75aad5e0
 def check_param(name: str, # the parameter's name in the parameters cell
                 value, # its value
                 kind, # bool, int, float or str; [int], [float] or [str] for a non-empty list of them

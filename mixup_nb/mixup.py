@@ -179,8 +179,9 @@ def manifold_mixup(x, y, alpha: float, generator=None, layers: tuple = MANIFOLD_
     k = layers[int(torch.randint(len(layers), (1,), generator=generator))]
     return Mixed(x, y, y[index], lam, model_kw={'mix': (k, index, lam)})
 
-# %% ../nbs/01_mixup.ipynb #39f73264
+# %% ../nbs/01_mixup.ipynb #6ab81f42
 class Mixer(NamedTuple):
+    "One method of the table: how to mix a batch and what its strength means."
     fn: Callable # `fn(x, y, strength, generator) -> Mixed`
     strength: str # what the run's `alpha` is for this method: 'alpha' (Beta(alpha, alpha)), 'eps' or 'sigma'
     upper: float # strengths must be below this
