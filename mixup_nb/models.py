@@ -7,10 +7,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Callable
-import torch
 from torch import nn
 import torch.nn.functional as F
 from .mixup import mix_stages
+from .data import DATA_INFO
 from torchvision.models.densenet import _DenseBlock, _Transition
 
 # %% auto #0
@@ -61,6 +61,7 @@ class PreActBlock(nn.Module):
         out = self.conv2(F.relu(self.bn2(out)))
         return out + shortcut
 
+# %% ../nbs/03_models.ipynb #92030e7e
 class PreActResNet(nn.Module):
     "ResNet of pre-activation blocks for small images: 3 x 3 stem, four stages, global average pool, linear."
     def __init__(self, num_blocks=(2, 2, 2, 2), # blocks per stage
@@ -86,6 +87,7 @@ class PreActResNet(nn.Module):
         head = lambda out: self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
         return mix_stages((self._stem, self.layer2, self.layer3, self.layer4, head), x, mix)
 
+# %% ../nbs/03_models.ipynb #16e9797d
 def PreActResNet18(num_classes: int = 10, in_channels: int = 3) -> PreActResNet:
     "PreAct ResNet-18 as in facebookresearch/mixup-cifar10: two pre-activation blocks in each of the four stages."
     return PreActResNet((2, 2, 2, 2), num_classes, in_channels)
@@ -111,6 +113,7 @@ class WideBasic(nn.Module):
         if self.dropout > 0: out = F.dropout(out, p=self.dropout, training=self.training)
         return self.conv2(out) + shortcut
 
+# %% ../nbs/03_models.ipynb #2f5b653f
 class WideResNet(nn.Module):
     "Wide-ResNet-`depth`-`widen` for small images."
     def __init__(self, depth: int = 28, widen: int = 10, num_classes: int = 10, in_channels: int = 3,
@@ -165,6 +168,7 @@ def VGG11(num_classes: int = 30, in_channels: int = 1) -> VGG:
     "VGG-11 with batch norm for 1 x 161 x 101 spectrograms (GCommandsPytorch's)."
     return VGG('VGG11', num_classes, in_channels)
 
+# %% ../nbs/03_models.ipynb #aba020e9
 class LeNet(nn.Module):
     "GCommandsPytorch's LeNet for 1 x 161 x 101 spectrograms."
     def __init__(self, num_classes: int = 30, in_channels: int = 1,
@@ -222,7 +226,6 @@ def DenseNet190(num_classes: int = 10, in_channels: int = 3, memory_efficient: b
 
 
 # %% ../nbs/03_models.ipynb #3dffe5e0
-from .data import DATA_INFO
 @dataclass(frozen=True)
 class ModelSpec:
     "What the registry knows about one model."
@@ -249,6 +252,7 @@ MODELS = {
        for k, v in DATA_INFO.items() if v['kind'] == 'tabular'},
 }
 
+# %% ../nbs/03_models.ipynb #daa01777
 def check_model_name(name: str) -> str:
     "Return `name` if it is in `MODELS`, else raise a one-line error listing the names."
     if name not in MODELS: raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
@@ -263,6 +267,7 @@ def get_model(name: str, # a key of `MODELS`
     return spec.build(num_classes=spec.num_classes if num_classes is None else num_classes,
                       in_channels=spec.in_channels if in_channels is None else in_channels)
 
+# %% ../nbs/03_models.ipynb #655731ce
 def check_model_input(name: str, # a key of `MODELS`
                       in_channels: int, # the data's input channels
                       dataset: str = 'the data', # named in the error
