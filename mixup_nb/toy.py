@@ -131,6 +131,7 @@ def run_models(run_dir, # a folder written by the training template (metrics.jso
     if not nets: raise ValueError(f"{run_dir} holds no finished run: train first (nbs/train.ipynb)")
     return nets
 
+# %% ../nbs/11_toy.ipynb #ce93e12f
 def normalized_inputs(ds) -> tuple:
     "A whole split as the network sees it at test time (the training loader's normalization): (x float, y)."
     from mixup_nb.data import DeviceLoader
