@@ -5,7 +5,6 @@
 # %% ../nbs/12_attacks.ipynb #3f6733fb
 from __future__ import annotations
 import math
-from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
@@ -43,6 +42,7 @@ def fgsm(model: nn.Module, # a classifier in eval mode
     _check_attack(model, eps)
     return _clip(x + eps * _grad_sign(model, x, y), bounds).detach()
 
+# %% ../nbs/12_attacks.ipynb #e19d4e5e
 def ifgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, # as `fgsm`
           steps: int = 10, # signed-gradient steps
           step_size: float | None = None, # size of each step; None: 2.5 * eps / steps
