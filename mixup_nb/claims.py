@@ -39,6 +39,7 @@ def noise_dir(noise: float) -> str:
     "The sub-folder of one noise level: 'noise20' for 0.2."
     return f"noise{round(100 * noise):d}"
 
+# %% ../nbs/13_claims.ipynb #9c43b28f
 def run_memorization(dataset: str = 'DIGITS', model: str | None = None,
                      noise_levels=(0.2, 0.5, 0.8), # shares of training labels redrawn (the paper's Table 2)
                      alphas=(0.0, 8.0, 32.0), # 0 = ERM; the paper's alphas under label noise are 8 and 32
@@ -90,6 +91,7 @@ def memorization_history(run_dir, metrics: dict) -> pd.DataFrame:
         frames.append(h.assign(label_noise=p))
     return pd.concat(frames, ignore_index=True)
 
+# %% ../nbs/13_claims.ipynb #ab685cd1
 def plot_memorization(hist: pd.DataFrame, title: str = '', num_classes: int = 10):
     "Training error against the corrupted and the true labels, and test error, per epoch: a column per noise level."
     levels = sorted(hist.label_noise.unique())
@@ -122,6 +124,7 @@ def load_run_model(run_dir, run: dict, device='cpu') -> torch.nn.Module:
     net.load_state_dict(load_checkpoint(path)['model'])
     return net.to(device).eval()
 
+# %% ../nbs/13_claims.ipynb #37232284
 def attack_runs(run_dir, # a finished run folder: metrics.json and checkpoint/
                 eps_list, # budgets on the model's input scale (0: clean)
                 attacks=('fgsm', 'ifgsm'), steps: int = 10, step_size: float | None = None,
@@ -189,6 +192,7 @@ def adversarial_table(rows: list, dataset: str, metric: str = 'top1_error') -> p
         out.append(row)
     return pd.DataFrame(out)
 
+# %% ../nbs/13_claims.ipynb #45f2620d
 def plot_adversarial(rows: list, dataset: str, title: str = '', metric: str = 'top1_error'):
     "Error under attack against eps, one panel per attack, ERM vs mixup (mean over seeds, band ±1 std); pixel units on top."
     df = pd.DataFrame(rows)
@@ -223,6 +227,7 @@ def _is_paper_scale(m: dict) -> bool:
 def _scale_label(m: dict) -> str:
     return f"ours, small scale: {DATASET_TITLES.get(m['dataset'], m['dataset']).split(' (')[0]}, {m['model']}, {m['epochs']} epochs"
 
+# %% ../nbs/13_claims.ipynb #2231a368
 def _best_last(m: dict | None, p: float, alpha: float) -> str:
     g = pd.DataFrame(m['results']) if m else None
     if g is None or g.empty: return 'not run'
@@ -247,6 +252,7 @@ def memorization_claim(runs_dir) -> pd.DataFrame:
             rows.append(row)
     return pd.DataFrame(rows)
 
+# %% ../nbs/13_claims.ipynb #055126a4
 def _top1_at(m: dict | None, attack: str, alpha: float) -> str:
     if not m: return 'not run'
     g = pd.DataFrame(m['results'])

@@ -58,6 +58,7 @@ def perceptron(sizes: list) -> nn.Sequential:
         if i < len(sizes) - 2: layers.append(nn.ReLU())
     return nn.Sequential(*layers)
 
+# %% ../nbs/14_gan.ipynb #8edd53c8
 def train_gan(shape: str, # 'ring' or 'grid'
               alpha: float = 0.0, # 0: GAN; > 0: mixup-GAN (`gan_d_loss`)
               iterations: int = 2000, # generator steps
