@@ -161,7 +161,8 @@ def scratch_dir(prefix: str = 'mixup_nb-') -> Path:
     return d
 
 # %% ../nbs/00_core.ipynb #febb5cf4
-_KIND = {bool: ('True or False', 'booleans'), int: ('an integer', 'integers'), float: ('a number', 'numbers'), str: ('a string', 'strings')}
+_KIND = {bool: ('True or False', 'booleans'), int: ('an integer', 'integers'), float: ('a number', 'numbers'), str: ('a string', 'strings'),
+         dict: ('a mapping', 'mappings')}
 
 def _fits(v, t) -> bool:
     "Is `v` a `t`? A bool is not a number, an integer is a float."
@@ -181,6 +182,7 @@ def _how(name, v, t, many) -> str:
     "How to pass the value with papermill, when a string came instead."
     if not isinstance(v, str): return ''
     if many: return f": pass lists with -y '{name}: {v if v.strip().startswith('[') else '[' + v + ']'}'"
+    if t is dict: return f": pass mappings with -y \"{name}: {v}\""
     if t is bool: return f": pass -p {name} True or -p {name} False"
     try: float(v)
     except ValueError: return ''
@@ -189,7 +191,7 @@ def _how(name, v, t, many) -> str:
 # %% ../nbs/00_core.ipynb #75aad5e0
 def check_param(name: str, # the parameter's name in the parameters cell
                 value, # its value
-                kind, # bool, int, float or str; [int], [float] or [str] for a non-empty list of them
+                kind, # bool, int, float, str or dict; [int], [float] or [str] for a non-empty list of them
                 none: bool = False, # None is accepted too (it means "the recipe's")
                 choices=None, # the accepted values, when only some are
                 min=None, # the smallest accepted number (of each element, for a list)
