@@ -51,7 +51,7 @@ def test_each_rule_found(tmp_path):
         'claims': "import os, json\nfrom .train import _check\nfrom . import core\n\ndef c(): return os.sep, _check, core._atomic\n",
         'core': "_atomic = 1\n",
         'nb': ("#| export\ndef shown(): return 1\ndef hidden(): return 2", "# hidden() is only named in a comment\nshown()",
-               "#| export\ndef last(): pass")})
+               "#| export\ndef last(): pass", "#| eval: false\nlast()")})
     r = house(root)
     assert r.returncode == 1
     out = r.stdout.splitlines()

@@ -8,7 +8,7 @@ Rules (issue #9, "Done when"):
   private   no private name (`_x`) imported from, or read off, another module of the package
   unused    no unused import (pyflakes)
   checked   every function and class a notebook exports is referenced by a non-export code cell after it
-            and before the next export cell: shown and checked where it is defined
+            and before the next export cell (`#| eval: false` cells do not count: they never run)
 
 Usage: python tools/house.py [--root DIR] [--rule RULE ...]
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 MAX_LINES = 300
 RULES = ('size', 'circle', 'private', 'unused', 'checked')
 EXPORT = re.compile(r'^\s*#\s*\|\s*export[is]?\b')
+NOEVAL = re.compile(r'^\s*#\s*\|\s*eval\s*:\s*false\b')
 
 
 def package_modules(root: Path, pkg: str = 'mixup_nb') -> dict[str, Path]:
@@ -200,7 +201,7 @@ def check_checked(root: Path, nbs: str = 'nbs') -> list[str]:
             after = []
             for _, exp2, src2 in cells[k + 1:]:
                 if exp2: break
-                after.append(_code(src2))
+                if not any(NOEVAL.match(l) for l in src2.splitlines()): after.append(_code(src2))   # a cell never run checks nothing
             shown = '\n'.join(after)
             for n in exported_names(src):
                 if not re.search(rf'(?<![\w]){re.escape(n)}(?!\w)', shown):
