@@ -102,8 +102,8 @@ def between_stats(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, # a ne
         g, = torch.autograd.grad(loss, xt)      # summed loss: each row is that example's own gradient
         norm = g.flatten(1).norm(dim=1)
         pred = out.argmax(1)
-        miss = ((pred != y[i]) & (pred != y[j])).float()
-        rows.append({'lam': float(lam), 'miss_rate': 100 * miss.mean().item(),
+        miss = ((pred != y[i]) & (pred != y[j])).sum().item()   # a count of pairs: exact, unlike a float32 mean
+        rows.append({'lam': float(lam), 'miss_rate': 100 * miss / len(i),
                      'grad_norm_mean': norm.mean().item(), 'grad_norm_std': norm.std().item()})
     return pd.DataFrame(rows)
 
