@@ -34,6 +34,18 @@ def digits_report(tmp_path_factory):
     return tmp / 'report.ipynb', tmp / 'run'
 
 @pytest.fixture(scope='session')
+def cifar10_report(tmp_path_factory):
+    """The template on a small CIFAR-10 tree in the real on-disk format (50 training, 20 test images): one epoch, one seed,
+    batch 20. The folder holding data/, run/ and report.ipynb; the per-dataset and report tests read it, none writes to it."""
+    from datatrees import write_cifar10
+    tmp = tmp_path_factory.mktemp('cifar10_report')
+    write_cifar10(tmp / 'data', n_train=50, n_test=20)
+    run_papermill(NBS / 'train.ipynb', tmp / 'report.ipynb', cwd=tmp,
+                  params={'dataset': 'CIFAR10', 'data_root': str(tmp / 'data'), 'verify': False, 'download': False, 'epochs': 1,
+                          'seeds': [0], 'batch_size': 20, 'out_dir': str(tmp / 'run')})
+    return tmp
+
+@pytest.fixture(scope='session')
 def resume_reference(tmp_path_factory):
     """The uninterrupted run of `helpers.BASE` (6 DIGITS epochs, in a fresh process): the run folder that every run killed
     and resumed in test_resume and test_faults must match bit for bit. Made once for the session; no test writes to it."""

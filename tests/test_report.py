@@ -1,8 +1,6 @@
 "The per-dataset report (nbs/train.ipynb run by papermill): every figure inline and as PNG, provenance, the paper's number."
 import json
 import nbformat
-from conftest import NBS
-from datatrees import write_cifar10
 
 FIGURES = ('curves', 'final_error', 'calibration', 'mixed_examples')
 
@@ -55,14 +53,10 @@ def test_report_digits(digits_report):
     assert 'not in the paper' in html
 
 
-def test_report_cifar10_paper_number(tmp_path, papermill):
-    "Where the paper has a number (CIFAR-10, PreAct ResNet-18), the report puts it beside ours."
-    root, out_dir = tmp_path / 'data', tmp_path / 'run'
-    write_cifar10(root, n_train=40, n_test=20)
-    papermill(NBS / 'train.ipynb', tmp_path / 'report.ipynb', cwd=tmp_path,
-              params={'dataset': 'CIFAR10', 'data_root': str(root), 'verify': False, 'epochs': 1, 'seeds': [0],
-                      'batch_size': 20, 'out_dir': str(out_dir)})
-    nb = nbformat.read(tmp_path / 'report.ipynb', as_version=4)
+def test_report_cifar10_paper_number(cifar10_report):
+    "Where the paper has a number (CIFAR-10, PreAct ResNet-18), the report puts it beside ours (the session's CIFAR-10 run)."
+    out_dir = cifar10_report / 'run'
+    nb = nbformat.read(cifar10_report / 'report.ipynb', as_version=4)
     outs = outputs_of(nb)
     html, md = text_of(outs, 'text/html'), text_of(outs, 'text/markdown')
     m = json.loads((out_dir / 'metrics.json').read_text())

@@ -3,11 +3,11 @@ import json
 import nbformat
 import pytest
 from conftest import NBS, check_run_numbers
-from datatrees import write_cifar10, write_cifar100, write_fashionmnist, write_speechcommands
+from datatrees import write_cifar100, write_fashionmnist, write_speechcommands
 from mixup_nb.recipes import get_recipe
 
 TREES = {
-    'CIFAR10': lambda root: write_cifar10(root, n_train=50, n_test=20),
+    'CIFAR10': None,                                        # conftest.cifar10_report: 50 training, 20 test images
     'CIFAR100': lambda root: write_cifar100(root, n_train=50, n_test=20),
     'FASHIONMNIST': lambda root: write_fashionmnist(root, n_train=60, n_test=20),
     'COMMAND': lambda root: write_speechcommands(root, words=('yes', 'no', 'up'), n_per_word=6),
@@ -17,12 +17,14 @@ N_VAL = 3                                                    # COMMAND's validat
 
 
 @pytest.mark.parametrize('dataset', list(TREES))
-def test_template_runs_dataset(dataset, tmp_path, papermill):
+def test_template_runs_dataset(dataset, tmp_path, papermill, request):
+    if dataset == 'CIFAR10': tmp_path = request.getfixturevalue('cifar10_report')   # the session's CIFAR-10 run (batch 20)
+    else:
+        TREES[dataset](tmp_path / 'data')
+        papermill(NBS / 'train.ipynb', tmp_path / 'report.ipynb', cwd=tmp_path,
+                  params={'dataset': dataset, 'data_root': str(tmp_path / 'data'), 'verify': False, 'download': False,
+                          'epochs': 1, 'seeds': [0], 'out_dir': str(tmp_path / 'run')})
     root, out_dir = tmp_path / 'data', tmp_path / 'run'
-    TREES[dataset](root)
-    papermill(NBS / 'train.ipynb', tmp_path / 'report.ipynb', cwd=tmp_path,
-              params={'dataset': dataset, 'data_root': str(root), 'verify': False, 'download': False,
-                      'epochs': 1, 'seeds': [0], 'out_dir': str(out_dir)})
     m = json.loads((out_dir / 'metrics.json').read_text())
     assert m['parameters']['dataset'] == dataset
     grid = list(get_recipe(dataset).grid)                   # no alphas given: the recipe's grid, the paper's
