@@ -1,7 +1,7 @@
 """Bad inputs and faults, as a hostile user would try them: each gives ONE line naming what was wrong, a non-zero exit,
 and no partial output. Most fail before any training (in-process `mixup-train`); the template and the sweep are
 called where they are the subject."""
-import contextlib, errno, json, os, pickle, shutil, stat, subprocess, sys, tempfile
+import contextlib, os, pickle, shutil, stat, tempfile
 from pathlib import Path
 import pytest
 import torch

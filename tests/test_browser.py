@@ -3,7 +3,7 @@ Opens nbs/01_mixup.ipynb and nbs/train.ipynb (tiny parameters) in a temporary co
 and checks that no cell fails, that the run lands in runs/ at the project's top level (never nbs/runs/), and that
 the progress shows as a widget, not as text debris. Screenshots go to $MIXUP_NB_SCREENSHOTS (default: the test's
 temporary folder)."""
-import json, os, secrets, shutil, socket, subprocess, sys, time, urllib.request
+import os, secrets, shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import nbformat
 import pytest

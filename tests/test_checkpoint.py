@@ -1,7 +1,6 @@
 """Checkpoints: what they hold, that they load with weights_only=True, that writing them is atomic,
 and that a crafted pickle is refused without running."""
-import os, pickle, random, subprocess, sys, builtins
-from pathlib import Path
+import os, pickle, random, builtins
 import numpy as np
 import pytest
 import torch

@@ -1,7 +1,7 @@
 """`mixup-train`, the seed's command line: its Quickstart commands on small trees in the real on-disk formats,
 its defaults, its files, and its one-line errors. Runs in-process through `main(argv)` where it can; the console
 script and `python -m mixup_nb` run as separate processes."""
-import json, os, shlex, subprocess, sys
+import json, shlex, subprocess, sys
 from pathlib import Path
 import pandas as pd
 import pytest

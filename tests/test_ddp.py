@@ -3,7 +3,6 @@ DistributedDataParallel: it finishes, writes one CSV, matches a single-process r
 and stops and resumes exactly."""
 import json, os, signal, subprocess, sys, textwrap
 from pathlib import Path
-import numpy as np
 import pytest
 import torch
 

@@ -1,7 +1,6 @@
 "The paper's other evidence, each template run end to end on tiny parameters: toy figures, UCI tables, GANs."
 import json
 import nbformat, numpy as np, pytest, torch
-import torch.nn.functional as F
 from conftest import NBS
 from datatrees import write_uci
 from mixup_nb.data import load_dataset, DATA_INFO
@@ -64,7 +63,6 @@ def test_uci_readers_real_layouts(tmp_path):
     n = write_uci(tmp_path)
     ab = load_uci('ABALONE', tmp_path, 'train'); assert ab.x.shape[1] == 10 and set(ab.y.tolist()) <= {0, 1, 2}
     # the first rows of the written file, read back: sex one-hot then rings grouped (rings 5 -> 0, 9 -> 1, 12 -> 2)
-    import pandas as pd
     from mixup_nb.data.tabular import abalone_xy, read_csv_rows, uci_arrays
     x, y = abalone_xy(read_csv_rows('ABALONE', tmp_path / 'uci/abalone/abalone.data', 9))
     assert x[0, :3].tolist() == [0, 0, 1] and y[:6].tolist() == [0, 0, 1, 1, 2, 2]       # 'M', rings 5 7 9 10 12 15

@@ -7,7 +7,7 @@ import pytest
 import torch
 from mixup_nb.data import load_dataset, DeviceLoader
 from mixup_nb.models import DigitsNet
-from mixup_nb.train import train_one_epoch, train_step
+from mixup_nb.train import train_one_epoch
 
 READS = ('item', 'tolist', 'cpu', 'numpy')
 
