@@ -23,7 +23,8 @@ from mixup_nb.models import get_model, MODELS
 from mixup_nb.recipes import get_recipe
 from mixup_nb.mixup import mixup_data
 from mixup_nb.config import resolve_config
-from mixup_nb.train import train_step, amp_setup, make_optimizer
+from mixup_nb.config import amp_setup
+from mixup_nb.train import train_step, make_optimizer
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train import sync, device_name, peak_memory
 from machine import machine, describe, loaded

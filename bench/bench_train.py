@@ -22,7 +22,8 @@ from mixup_nb.data import DeviceLoader, TensorDataset
 from mixup_nb.mixup import mixup_data
 from mixup_nb.models import get_model
 from mixup_nb.core import get_device
-from mixup_nb.train import train_step, amp_setup
+from mixup_nb.config import amp_setup
+from mixup_nb.train import train_step
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine, describe, ratio_line, cpu_model
 

@@ -17,7 +17,7 @@ from .core import atomic_write_json, get_device, provenance, resolve_path
 from .data import DATA_INFO, load_dataset, check_dataset, DeviceLoader
 from .models import get_model
 from .config import TrainConfig, run_paths, require
-from .train import load_checkpoint
+from .checkpoint import load_checkpoint
 from .experiment import run_experiment
 from .report import load_history, method_label
 from .tables import pm as _pm

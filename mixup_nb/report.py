@@ -165,7 +165,7 @@ def method_differences(metrics: dict, key: str = 'median10_test_error') -> pd.Da
 # %% ../nbs/08_report.ipynb #6d8e3a81
 def provenance_table(parameters: dict, # the template's parameters, as run
                      prov: dict, # `mixup_nb.core.provenance()`
-                     switches: dict | None = None, # determinism switches, as `mixup_nb.train.seed_everything` returns them
+                     switches: dict | None = None, # determinism switches, as `mixup_nb.checkpoint.seed_everything` returns them
                     ) -> pd.DataFrame:
     "Parameters, git state, versions, device, seeds and determinism switches as one (section, item, value) table."
     rows = [('parameters', k, repr(v)) for k, v in parameters.items()]

@@ -112,7 +112,7 @@ def run_models(run_dir, # a folder written by the training template (metrics.jso
               ) -> dict:
     "Every finished run's network, from its last checkpoint, in eval mode: {(alpha, seed): net}, plus its config under `net.config`."
     from mixup_nb.config import run_paths, TrainConfig
-    from mixup_nb.train import load_checkpoint
+    from mixup_nb.checkpoint import load_checkpoint
     from mixup_nb.data import DATA_INFO
     run_dir = Path(run_dir)
     p = run_dir / 'metrics.json'

@@ -74,7 +74,7 @@ def start_then_wait(tmp, out, max_pause: float) -> subprocess.Popen:
 
 def assert_same_run(a, b, **kw):
     "Bit-identical final weights, optimizer state and lr schedule; byte-identical CSV; same predictions."
-    from mixup_nb.train import load_checkpoint
+    from mixup_nb.checkpoint import load_checkpoint
     fa, fb = files(a, **kw), files(b, **kw)
     ca, cb = load_checkpoint(fa['last']), load_checkpoint(fb['last'])
     assert ca['model'].keys() == cb['model'].keys()

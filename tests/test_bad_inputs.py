@@ -135,7 +135,7 @@ def test_disk_full_names_the_file_and_keeps_the_last_checkpoint(tmp_path, monkey
     monkeypatch.setattr(core.shutil, 'disk_usage', lambda p: shutil._ntuple_diskusage(10**9, 10**9, 0))
     line = one_line_failure(DIGITS + ['--out', tmp_path, '--epoch', '2', '--name', 'full'], 'no space left on device while writing')
     assert 'the disk is full' in line and 'ckpt_full_' in line
-    from mixup_nb.train import load_checkpoint
+    from mixup_nb.checkpoint import load_checkpoint
     assert load_checkpoint(tmp_path / 'checkpoint' / 'ckpt_full_last_0.pt')['epoch'] == 1     # the last good one, intact
     assert not [p for p in tree(tmp_path) if p.endswith('.tmp')]
 

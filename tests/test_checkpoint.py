@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 from mixup_nb.config import TrainConfig, run_paths, resolve_config
-from mixup_nb.train import fit, load_checkpoint, save_checkpoint, get_rng_state, set_rng_state, CKPT_FORMAT
+from mixup_nb.checkpoint import load_checkpoint, save_checkpoint, get_rng_state, set_rng_state, CKPT_FORMAT
+from mixup_nb.train import fit
 
 CFG = dict(dataset='DIGITS', alpha=1.0, epochs=2, batch_size=64, device='cpu', name='ck', progress=False)
 

@@ -61,7 +61,7 @@ def result(p) -> dict:
     return json.loads(lines[0][7:])
 
 def last(out):
-    from mixup_nb.train import load_checkpoint
+    from mixup_nb.checkpoint import load_checkpoint
     return load_checkpoint(Path(out) / 'checkpoint' / 'ckpt_ddp_last_1.pt')
 
 @pytest.fixture(scope='module')

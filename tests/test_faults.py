@@ -12,7 +12,8 @@ def reference(resume_reference):
 
 def test_nan_loss_stops_at_its_step(tmp_path):
     from mixup_nb.config import TrainConfig
-    from mixup_nb.train import fit, load_checkpoint
+    from mixup_nb.checkpoint import load_checkpoint
+    from mixup_nb.train import fit
     def poison(event, **info):                      # after step 3 of epoch 2, a weight becomes NaN: step 4's loss is NaN
         if event == 'step' and (info['epoch'], info['step']) == (2, 3):
             with torch.no_grad(): next(info['model'].parameters()).fill_(float('nan'))
@@ -41,7 +42,7 @@ def test_signal_writes_resumable_checkpoint(reference, tmp_path, sig):
     p = run(tmp_path, out, kill=['step', 3, 5, sig])
     assert p.returncode != 0 and p.returncode != -getattr(signal, sig), (p.returncode, p.stderr[-2000:])
     assert f"interrupted by {sig} at epoch 3 step 5/{STEPS}" in p.stderr and 'resume=True' in p.stderr
-    from mixup_nb.train import load_checkpoint
+    from mixup_nb.checkpoint import load_checkpoint
     ck = load_checkpoint(files(out)['last'])
     assert (ck['epoch'], ck['step']) == (2, 5) and ck['gen_epoch_start'] is not None   # exact mid-epoch state
     assert csv_epochs(files(out)['csv']) == [1, 2]
@@ -56,7 +57,7 @@ def test_sigterm_from_outside_then_sigkill_during_resume(reference, tmp_path):
     p = start_then_wait(tmp_path, out, 0.3)
     p.send_signal(signal.SIGTERM); _, err = p.communicate(timeout=120)
     assert p.returncode != 0 and 'interrupted by SIGTERM' in err, err[-2000:]
-    from mixup_nb.train import load_checkpoint
+    from mixup_nb.checkpoint import load_checkpoint
     ck = load_checkpoint(files(out)['last'])
     assert ck['epoch'] < BASE['epochs'] and csv_epochs(files(out)['csv']) == list(range(1, ck['epoch'] + 1))
     p2 = run(tmp_path, out, resume=True, kill=['step', ck['epoch'] + 1, min(ck['step'] + 2, STEPS), 'SIGKILL'])

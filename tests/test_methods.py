@@ -48,7 +48,7 @@ def test_sigkill_then_resume_is_exact_for_a_method(tmp_path, method):
     assert p.returncode == -signal.SIGKILL, p.stderr[-2000:]
     r = tr.result(tr.run(tmp_path, tmp_path / 'out', resume=True, **opts))
     assert r['resumed'] == {'finished': False, 'epoch': 1, 'step': 0}
-    from mixup_nb.train import load_checkpoint
+    from mixup_nb.checkpoint import load_checkpoint
     a, b = (load_checkpoint(tr.files(tmp_path / d, name=method)['last']) for d in ('ref', 'out'))
     assert a['config']['method'] == method and all(__import__('torch').equal(a['model'][k], b['model'][k]) for k in a['model'])
     assert tr.files(tmp_path / 'ref', name=method)['csv'].read_bytes() == tr.files(tmp_path / 'out', name=method)['csv'].read_bytes()

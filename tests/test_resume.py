@@ -86,7 +86,7 @@ def test_amp_channels_last_resume_exact(tmp_path):
     p = run(tmp_path, tmp_path / 'out', kill=['step', 2, 9, 'SIGKILL'], **opts)
     assert p.returncode == -signal.SIGKILL
     result(run(tmp_path, tmp_path / 'out', resume=True, **opts))
-    from mixup_nb.train import load_checkpoint
+    from mixup_nb.checkpoint import load_checkpoint
     a, b = (load_checkpoint(files(tmp_path / d, name='fast')['last']) for d in ('ref', 'out'))
     assert all(torch.equal(a['model'][k], b['model'][k]) for k in a['model'])
     assert files(tmp_path / 'ref', name='fast')['csv'].read_bytes() == files(tmp_path / 'out', name='fast')['csv'].read_bytes()
