@@ -111,7 +111,7 @@ def between_stats(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, # a ne
 def run_models(run_dir, # a folder written by the training template (metrics.json, checkpoint/)
               ) -> dict:
     "Every finished run's network, from its last checkpoint, in eval mode: {(alpha, seed): net}, plus its config under `net.config`."
-    from mixup_nb.config import run_paths, TrainConfig
+    from mixup_nb.config import run_paths, TrainConfig, is_finished
     from mixup_nb.checkpoint import load_checkpoint
     from mixup_nb.data import DATA_INFO
     run_dir = Path(run_dir)
@@ -120,7 +120,7 @@ def run_models(run_dir, # a folder written by the training template (metrics.jso
     nets = {}
     for r in json.loads(p.read_text()).get('runs', []):
         c = r['config']
-        if r.get('epochs_run') != c.get('epochs'): continue
+        if not is_finished(r): continue
         cfg = TrainConfig(**{**c, 'out_dir': str(run_dir)})
         ck = load_checkpoint(run_paths(cfg)['last'])
         info = DATA_INFO[c['dataset']]
