@@ -54,7 +54,7 @@ def table_only(md: str) -> str:
 SECTIONS = {
     'digits-table': ('runs/DIGITS/metrics.json', 'bash tools/run-digits.sh', lambda t: digits_table(json.loads(t))),
     'paper-tables': ('runs/paper_table.md', 'papermill nbs/paper.ipynb runs/paper.ipynb', demote_headings),
-    'ablation-table': ('runs/ablation/DIGITS/ablation_table.md', 'papermill nbs/ablation.ipynb runs/ablation/DIGITS/report.ipynb -p threads 1', table_only),
+    'ablation-table': ('runs/ablation/DIGITS/ablation_table.md', 'papermill nbs/ablation.ipynb runs/ablation/DIGITS/report.ipynb', table_only),
     'recipes-table': (None, '', lambda t: recipe_markdown()),
 }
 
