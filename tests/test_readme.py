@@ -1,4 +1,5 @@
 "README.md's tables are generated from the runs: each marked section equals what `python -m mixup_nb.readme` makes of them."
+import re
 import shutil
 from conftest import ROOT
 from mixup_nb.readme import SECTIONS, generate, marked_sections, stale, main
@@ -19,7 +20,9 @@ def copy_project(tmp_path, text):
 def test_readme_command_fills_a_stale_copy(tmp_path, capsys):
     text = (ROOT / 'README.md').read_text()
     ablation = generate(ROOT)['ablation-table']
-    copy_project(tmp_path, text.replace(ablation, ablation.replace('1.33 ± 0.22', '9.99 ± 0.01')))
+    edited = re.sub(r'\d+\.\d\d ± \d+\.\d\d', '99.99 ± 0.01', ablation, count=1)   # one number changed by hand
+    assert edited != ablation
+    copy_project(tmp_path, text.replace(ablation, edited))
     assert main(['--check', '--root', str(tmp_path)]) == 1 and 'stale in: ablation-table' in capsys.readouterr().out
     assert main(['--root', str(tmp_path)]) == 0 and 'rewrote ablation-table' in capsys.readouterr().out
     assert (tmp_path / 'README.md').read_text() == text                  # back to what the runs say, nothing else touched
