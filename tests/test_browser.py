@@ -91,6 +91,22 @@ def errors(nb):
             for o in c.get('outputs', []) if o.get('output_type') == 'error']
 
 
+def test_lab_opens_a_notebook_unmodified(browser, lab):
+    "Opening a notebook starts its kernel; JupyterLab then rewrites the kernelspec and language_info if they differ."
+    url, token, proj = lab
+    page = browser.new_page(viewport={'width': 1400, 'height': 1000})
+    page.set_default_timeout(180_000)
+    page.goto(f'{url}/lab/tree/nbs/00_core.ipynb?token={token}')
+    page.wait_for_selector('.jp-NotebookPanel .jp-Cell', state='attached')
+    page.wait_for_selector('#jp-main-statusbar >> text=Idle')
+    time.sleep(3)
+    dirty = page.locator('.lm-TabBar-tab.jp-mod-dirty').count()
+    page.keyboard.press('Control+s'); time.sleep(2)
+    page.close()
+    assert dirty == 0, "JupyterLab marked nbs/00_core.ipynb modified on opening it (python tools/kernel.py check says why)"
+    assert (proj / 'nbs' / '00_core.ipynb').read_bytes() == (ROOT / 'nbs' / '00_core.ipynb').read_bytes()
+
+
 def test_lab_runs_the_mixup_notebook(browser, lab):
     nb = run_all(browser, lab, '01_mixup.ipynb')
     assert not errors(nb), errors(nb)

@@ -14,8 +14,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "[setup] installing mixup_nb and its dependencies into .venv (first time: a few minutes)"
   .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
   .venv/bin/python -m pip install -q -e ".[dev]"
-  .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
   echo "$want" > "$stamp"
 fi
+# the kernel JupyterLab starts is shown as "python3", the display name nbdev_clean stores: notebooks open unmodified
+grep -qs '"display_name": "python3"' .venv/share/jupyter/kernels/python3/kernel.json || .venv/bin/python tools/kernel.py install >/dev/null
 export PATH="$ROOT/.venv/bin:$PATH"
 export PYTHONHASHSEED=0
