@@ -35,14 +35,19 @@ def digits_report(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def cifar10_report(tmp_path_factory):
-    """The template on a small CIFAR-10 tree in the real on-disk format (50 training, 20 test images): one epoch, one seed,
-    batch 20. The folder holding data/, run/ and report.ipynb; the per-dataset and report tests read it, none writes to it."""
+    """README's CIFAR-10 command, run as written (papermill's own command line, `mkdir -p` included) from a copy of the
+    project, on a small CIFAR-10 tree in the real on-disk format (50 training, 20 test images), with tiny settings
+    appended: one epoch, one seed, batch 20. The folder holding data/, clone/ (the copy), and run/ and report.ipynb (the
+    run folder and report the command wrote, clone/runs/CIFAR10/). The per-dataset, report and README tests read it."""
     from datatrees import write_cifar10
+    from readme_commands import readme_commands, run_as_written
     tmp = tmp_path_factory.mktemp('cifar10_report')
     write_cifar10(tmp / 'data', n_train=50, n_test=20)
-    run_papermill(NBS / 'train.ipynb', tmp / 'report.ipynb', cwd=tmp,
-                  params={'dataset': 'CIFAR10', 'data_root': str(tmp / 'data'), 'verify': False, 'download': False, 'epochs': 1,
-                          'seeds': [0], 'batch_size': 20, 'out_dir': str(tmp / 'run')})
+    line = next(l for l, _, a in readme_commands() if l.startswith('mkdir -p runs/CIFAR10 ') and a[-2:] == ['dataset', 'CIFAR10'])
+    p = run_as_written(line, tmp / 'clone', f" -p epochs 1 -y 'seeds: [0]' -p batch_size 20 -p data_root {tmp / 'data'} -p download False -p verify False")
+    assert p.returncode == 0, f"README's {line!r} failed:\n{p.stderr[-4000:]}"
+    (tmp / 'run').symlink_to(tmp / 'clone' / 'runs' / 'CIFAR10')
+    (tmp / 'report.ipynb').symlink_to(tmp / 'clone' / 'runs' / 'CIFAR10' / 'report.ipynb')
     return tmp
 
 @pytest.fixture(scope='session')
