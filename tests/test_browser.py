@@ -35,6 +35,7 @@ def lab(tmp_path_factory):
     log = open(proj / 'lab.log', 'w')
     p = subprocess.Popen([sys.executable, '-m', 'jupyterlab', '--no-browser', '--allow-root', '--ip=127.0.0.1', f'--port={port}',
                           f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={proj}', '--LabApp.news_url=',
+                          f'--LabApp.workspaces_dir={proj / "workspaces"}',   # not the user's: no tabs restored from other sessions
                           '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate'],
                          cwd=proj, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -65,7 +66,7 @@ def run_all(browser, lab, name, timeout_s=300):
     url, token, proj = lab
     page = browser.new_page(viewport={'width': 1400, 'height': 1000})
     page.set_default_timeout(timeout_s * 1000)
-    page.goto(f'{url}/lab/tree/nbs/{name}?token={token}')
+    page.goto(f'{url}/lab/tree/nbs/{name}?reset&token={token}')   # reset: no tab restored from an earlier page
     page.wait_for_selector('.jp-NotebookPanel .jp-Cell')
     page.wait_for_selector('#jp-main-statusbar >> text=Idle')
     page.locator('.lm-MenuBar-item', has_text='Run').first.click()       # Run > Run All Cells
@@ -96,7 +97,7 @@ def test_lab_opens_a_notebook_unmodified(browser, lab):
     url, token, proj = lab
     page = browser.new_page(viewport={'width': 1400, 'height': 1000})
     page.set_default_timeout(180_000)
-    page.goto(f'{url}/lab/tree/nbs/00_core.ipynb?token={token}')
+    page.goto(f'{url}/lab/tree/nbs/00_core.ipynb?reset&token={token}')
     page.wait_for_selector('.jp-NotebookPanel .jp-Cell', state='attached')
     page.wait_for_selector('#jp-main-statusbar >> text=Idle')
     time.sleep(3)
