@@ -18,4 +18,4 @@ out=$(nbdev_test 2>&1) || { echo "$out"; echo "FAIL: nbdev_test"; exit 1; }
 echo "$out"
 if echo "$out" | grep -q "No files were eligible"; then echo "FAIL: nbdev_test found no notebooks"; exit 1; fi
 echo "== pytest tests/"
-python -m pytest tests -q -p no:cacheprovider "$@"
+python -m pytest tests -q -p no:cacheprovider --durations=25 "$@"   # the 25 slowest, for keeping CI under 15 minutes
