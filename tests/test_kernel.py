@@ -2,6 +2,7 @@
 installed kernel reports, and the kernel is installed under the display name nbdev_clean writes (tools/kernel.py).
 The browser test opens one in a real JupyterLab and checks that nothing changes."""
 import json, subprocess, sys
+from execnb.nbio import nb2str
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / 'tools'))
@@ -29,7 +30,7 @@ def test_stamp_writes_only_what_differs(tmp_path, monkeypatch):
     nbs = tmp_path / 'nbs'; nbs.mkdir()
     good = json.loads((ROOT / 'nbs' / '01_mixup.ipynb').read_text())
     bad = {**good, 'metadata': {'kernelspec': {'display_name': 'Python 3 (ipykernel)', 'language': 'python', 'name': 'python3'}}}
-    (nbs / 'a.ipynb').write_text(kernel._dump(good)); (nbs / 'b.ipynb').write_text(kernel._dump(bad))
+    (nbs / 'a.ipynb').write_text(nb2str(good)); (nbs / 'b.ipynb').write_text(nb2str(bad))
     monkeypatch.setattr(kernel, 'ROOT', tmp_path)
     info = good['metadata']['language_info']
     assert [m.split(':')[0] for m in kernel.mismatches(info)] == ['nbs/b.ipynb', 'nbs/b.ipynb']

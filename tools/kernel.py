@@ -14,7 +14,7 @@ notebook carries the `language_info` this environment's kernel reports (kept by 
 `language_info` holds the interpreter's version: with another Python than the one the notebooks were stamped with,
 notebooks open modified until `stamp` is run (and then differ from the committed ones).
 """
-import json, os, sys, tempfile
+import json, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,21 +51,17 @@ def expected(info: dict) -> dict:
     return {'kernelspec': KERNELSPEC, 'language_info': info}
 
 
-def _dump(nb: dict) -> str:
-    return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + '\n'      # the layout nbdev_clean writes
-
-
 def stamp(info: dict | None = None) -> list:
     "Write the kernelspec and `language_info` into each notebook whose metadata differs; return the changed paths."
+    from execnb.nbio import nb2str
+    from mixup_nb.core import atomic_write_text
     info, changed = info or language_info(), []
     for p in notebooks():
         nb = json.loads(p.read_text(encoding='utf-8'))
         want = {**nb.get('metadata', {}), **expected(info)}
         if nb.get('metadata') == want: continue
         nb['metadata'] = want
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f'.{p.name}.', suffix='.tmp')
-        with os.fdopen(fd, 'w', encoding='utf-8') as f: f.write(_dump(nb))
-        os.chmod(tmp, p.stat().st_mode & 0o777); os.replace(tmp, p)
+        atomic_write_text(p, nb2str(nb))              # nbdev's own layout, so nbdev_clean leaves it as it is
         changed.append(p)
     return changed
 
