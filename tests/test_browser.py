@@ -61,14 +61,21 @@ def browser():
         b.close()
 
 
-def run_all(browser, lab, name, timeout_s=300):
-    "Open nbs/<name> in JupyterLab, run all cells, save; return the saved notebook."
+def open_notebook(browser, lab, name, timeout_s, cell_state='visible'):
+    "A new page with nbs/<name> open in JupyterLab and its kernel idle."
     url, token, proj = lab
     page = browser.new_page(viewport={'width': 1400, 'height': 1000})
     page.set_default_timeout(timeout_s * 1000)
     page.goto(f'{url}/lab/tree/nbs/{name}?reset&token={token}')   # reset: no tab restored from an earlier page
-    page.wait_for_selector('.jp-NotebookPanel .jp-Cell')
+    page.wait_for_selector('.jp-NotebookPanel .jp-Cell', state=cell_state)
     page.wait_for_selector('#jp-main-statusbar >> text=Idle')
+    return page
+
+
+def run_all(browser, lab, name, timeout_s=300):
+    "Open nbs/<name> in JupyterLab, run all cells, save; return the saved notebook."
+    url, token, proj = lab
+    page = open_notebook(browser, lab, name, timeout_s)
     page.locator('.lm-MenuBar-item', has_text='Run').first.click()       # Run > Run All Cells
     page.click('li[data-command="runmenu:run-all"]')
     t0 = time.time()
@@ -95,11 +102,7 @@ def errors(nb):
 def test_lab_opens_a_notebook_unmodified(browser, lab):
     "Opening a notebook starts its kernel; JupyterLab then rewrites the kernelspec and language_info if they differ."
     url, token, proj = lab
-    page = browser.new_page(viewport={'width': 1400, 'height': 1000})
-    page.set_default_timeout(180_000)
-    page.goto(f'{url}/lab/tree/nbs/00_core.ipynb?reset&token={token}')
-    page.wait_for_selector('.jp-NotebookPanel .jp-Cell', state='attached')
-    page.wait_for_selector('#jp-main-statusbar >> text=Idle')
+    page = open_notebook(browser, lab, '00_core.ipynb', 180, cell_state='attached')
     time.sleep(3)
     dirty = page.locator('.lm-TabBar-tab.jp-mod-dirty').count()
     page.keyboard.press('Control+s'); time.sleep(2)
